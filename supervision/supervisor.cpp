@@ -1,0 +1,397 @@
+#include "supervision/supervisor.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <exception>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/system_messages.hpp>
+#include <fmt/format.h>
+
+#include "supervision/child_start.hpp"
+#include "supervision/child_terminator.hpp"
+#include "supervision/restart_intensity.hpp"
+#include "supervision/supervision_error.hpp"
+#include "supervision/supervision_messages.hpp"
+
+namespace snakepit::supervision {
+
+namespace {
+
+// The supervisor handles one event at a time, like OTP's gen_server loop:
+// while a group of children is being stopped (which takes messages and
+// timers), later events wait in a queue instead of interleaving.
+struct child_exit {      // a child ended on its own
+  std::string id;
+  uint64_t instance;
+  caf::error reason;
+};
+struct restart_retry {   // a restart whose start function failed, tried again
+  std::string id;
+};
+struct stop_request {    // the parent (or anyone) asked us to stop
+  caf::error reason;
+};
+using event = std::variant<child_exit, restart_retry, stop_request>;
+
+class supervisor_actor : public caf::event_based_actor {
+public:
+  supervisor_actor(caf::actor_config& cfg, supervisor_flags flags,
+                   std::vector<child_spec> specs)
+    : caf::event_based_actor(cfg),
+      flags_(std::move(flags)),
+      intensity_(flags_.intensity),
+      terminator_(this) {
+    for (auto& spec : specs)
+      children_.push_back(child{std::move(spec), {}, 0, false, 0});
+  }
+
+  caf::behavior make_behavior() override {
+    set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+    set_exit_handler([this](caf::exit_msg& em) {
+      // A normal exit message is not a request to stop (OTP ignores it too,
+      // unless it comes from the parent; CAF does not tell us the parent).
+      if (em.reason && em.reason != caf::exit_reason::normal)
+        enqueue(stop_request{em.reason});
+    });
+    start_all();
+    return {
+      [this](which_children_atom) { return which_children(); },
+      [this](count_children_atom) { return count_children(); },
+      [this](await_started_atom) -> caf::result<caf::ok_atom> {
+        if (start_error_)
+          return start_error_;
+        return caf::ok_atom::value;
+      },
+      [this](retry_restart_atom, std::string& id) { enqueue(restart_retry{std::move(id)}); },
+      [this](shutdown_timer_atom, uint64_t token) { terminator_.on_timer(token); },
+    };
+  }
+
+  void on_exit() override {
+    // Reached by a normal stop with nothing left running, or when we were
+    // killed (kill cannot be trapped): never leave a child behind.
+    for (auto& c : children_)
+      if (c.handle)
+        anon_send_exit(c.handle, caf::exit_reason::kill);
+  }
+
+private:
+  struct child {
+    child_spec spec;
+    caf::actor handle;       // valid while running
+    uint64_t instance = 0;   // bumped at every start; stale exit events are ignored
+    bool restarting = false; // ended and due for a restart that has not succeeded yet
+    int restarts = 0;
+  };
+
+  // -- events -----------------------------------------------------------------
+
+  void report(event_kind kind, const child* c = nullptr, caf::error reason = {}) {
+    if (!flags_.observer)
+      return;
+    supervision_event ev{kind, flags_.name, {}, 0, std::move(reason), exit_class::normal};
+    ev.reason_class = classify(ev.reason);
+    if (c) {
+      ev.child_id = c->spec.id;
+      ev.child_actor = c->handle ? c->handle.id() : 0;
+    }
+    flags_.observer(ev);
+  }
+
+  void enqueue(event ev) {
+    queue_.push_back(std::move(ev));
+    drain();
+  }
+
+  void drain() {
+    while (!busy_ && !stopping_ && !queue_.empty()) {
+      auto ev = std::move(queue_.front());
+      queue_.pop_front();
+      std::visit([this](auto& e) { handle(e); }, ev);
+    }
+  }
+
+  // -- lookups ----------------------------------------------------------------
+
+  child* find(const std::string& id) {
+    auto it = std::find_if(children_.begin(), children_.end(),
+                           [&](const child& c) { return c.spec.id == id; });
+    return it == children_.end() ? nullptr : &*it;
+  }
+
+  child* find(const caf::actor_addr& addr) {
+    auto it = std::find_if(children_.begin(), children_.end(), [&](const child& c) {
+      return c.handle && c.handle.address() == addr;
+    });
+    return it == children_.end() ? nullptr : &*it;
+  }
+
+  std::vector<child_info> which_children() const {
+    std::vector<child_info> out;
+    for (auto& c : children_)
+      out.push_back(child_info{c.spec.id, c.handle, c.restarting, c.spec.kind,
+                               c.spec.restart, c.restarts});
+    return out;
+  }
+
+  child_counts count_children() const {
+    child_counts n;
+    for (auto& c : children_) {
+      ++n.specs;
+      if (c.handle)
+        ++n.active;
+      if (c.spec.kind == child_kind::supervisor)
+        ++n.supervisors;
+      else
+        ++n.workers;
+    }
+    return n;
+  }
+
+  // -- starting ---------------------------------------------------------------
+
+  // Starts `c`; on success it is monitored and running.
+  caf::error start(child& c, bool is_restart) {
+    auto started = start_child_actor(system(), c.spec);
+    if (!started) {
+      report(event_kind::start_failed, &c, started.error());
+      return started.error();
+    }
+    c.handle = std::move(*started);
+    c.instance++;
+    c.restarting = false;
+    monitor(c.handle);
+    if (is_restart) {
+      c.restarts++;
+      report(event_kind::child_restarted, &c);
+    } else {
+      report(event_kind::child_started, &c);
+    }
+    return {};
+  }
+
+  void start_all() {
+    std::vector<std::string> started;
+    for (auto& c : children_) {
+      if (auto err = start(c, false)) {
+        start_error_ = make_error(sup_errc::start_failed,
+                                  fmt::format("supervisor '{}': child '{}' failed to start: {}",
+                                              flags_.name, c.spec.id, describe(err)));
+        // OTP: stop what was started, in reverse order, then fail.
+        std::reverse(started.begin(), started.end());
+        busy_ = true;
+        stopping_ = true;
+        stop_in_order(started, [this] { finish(start_error_); });
+        return;
+      }
+      started.push_back(c.spec.id);
+    }
+  }
+
+  // -- stopping ---------------------------------------------------------------
+
+  // Stops the children named in `ids`, one after another in that order,
+  // skipping those not running; then runs `then`.
+  void stop_in_order(std::vector<std::string> ids, std::function<void()> then) {
+    auto next = std::find_if(ids.begin(), ids.end(), [this](const std::string& id) {
+      auto c = find(id);
+      return c && c->handle;
+    });
+    if (next == ids.end()) {
+      then();
+      return;
+    }
+    auto* c = find(*next);
+    std::vector<std::string> rest(next + 1, ids.end());
+    terminator_.stop(c->handle, c->spec.effective_shutdown(),
+                     [this, id = c->spec.id, rest = std::move(rest),
+                      then = std::move(then)](const stop_result& r) mutable {
+                       if (auto* stopped = find(id)) {
+                         if (!r.as_expected)
+                           report(event_kind::shutdown_error, stopped, r.reason);
+                         report(event_kind::child_terminated, stopped, r.reason);
+                         stopped->handle = nullptr;
+                       }
+                       stop_in_order(std::move(rest), std::move(then));
+                     });
+  }
+
+  void finish(const caf::error& reason) {
+    report(event_kind::supervisor_stopped, nullptr, reason);
+    quit(reason);
+  }
+
+  void begin_shutdown(caf::error reason) {
+    stopping_ = true;
+    busy_ = true;
+    queue_.clear();
+    std::vector<std::string> ids;
+    for (auto it = children_.rbegin(); it != children_.rend(); ++it)
+      ids.push_back(it->spec.id);
+    stop_in_order(std::move(ids), [this, reason] { finish(reason); });
+  }
+
+  // -- exits and restarts -----------------------------------------------------
+
+  void on_down(caf::down_msg& dm) {
+    if (terminator_.on_down(dm))
+      return;
+    auto* c = find(dm.source);
+    if (!c)
+      return; // not (or no longer) one of ours
+    report(event_kind::child_exited, c, dm.reason);
+    c->handle = nullptr;
+    enqueue(child_exit{c->spec.id, c->instance, dm.reason});
+  }
+
+  void handle(child_exit& ev) {
+    auto* c = find(ev.id);
+    if (!c || c->instance != ev.instance || c->handle)
+      return; // restarted meanwhile by a group restart: OTP ignores the old EXIT too
+    auto cls = classify(ev.reason);
+    bool restart = c->spec.restart == restart_type::permanent
+                   || (c->spec.restart == restart_type::transient && !is_clean(cls));
+    if (!restart) {
+      if (c->spec.restart == restart_type::temporary)
+        erase(ev.id);
+      return; // a transient child that ended cleanly keeps its spec, not running
+    }
+    c->restarting = true;
+    restart_with_intensity(ev.id);
+  }
+
+  void handle(restart_retry& ev) {
+    auto* c = find(ev.id);
+    if (!c || !c->restarting)
+      return;
+    restart_with_intensity(ev.id);
+  }
+
+  void handle(stop_request& ev) {
+    begin_shutdown(ev.reason);
+  }
+
+  void restart_with_intensity(const std::string& id) {
+    if (!intensity_.add_restart(clock().now())) {
+      report(event_kind::intensity_exceeded, find(id), caf::exit_reason::user_shutdown);
+      begin_shutdown(caf::exit_reason::user_shutdown);
+      return;
+    }
+    restart_group(id);
+  }
+
+  // The children a restart of `id` involves, in start order.
+  std::vector<std::string> group_of(const std::string& id) const {
+    std::vector<std::string> out;
+    bool after = false;
+    for (auto& c : children_) {
+      bool is_trigger = c.spec.id == id;
+      switch (flags_.strategy) {
+        case restart_strategy::one_for_one:
+          if (is_trigger)
+            out.push_back(c.spec.id);
+          break;
+        case restart_strategy::one_for_all:
+          out.push_back(c.spec.id);
+          break;
+        case restart_strategy::rest_for_one:
+          after = after || is_trigger;
+          if (after)
+            out.push_back(c.spec.id);
+          break;
+      }
+    }
+    return out;
+  }
+
+  void restart_group(const std::string& trigger) {
+    auto group = group_of(trigger);
+    std::vector<std::string> to_stop(group.rbegin(), group.rend());
+    busy_ = true;
+    stop_in_order(std::move(to_stop), [this, trigger, group] {
+      // OTP drops temporary children that a group restart stopped.
+      for (auto& id : group)
+        if (auto* c = find(id); c && !c->handle && id != trigger
+                                && c->spec.restart == restart_type::temporary)
+          erase(id);
+      std::vector<std::string> started;
+      for (auto& id : group) {
+        auto* c = find(id);
+        if (!c || c->handle)
+          continue;
+        if (start(*c, true)) {
+          // Undo this round and try again later (the retry counts as a restart).
+          for (auto& member : group)
+            if (auto* m = find(member); m && !m->handle)
+              m->restarting = true;
+          std::reverse(started.begin(), started.end());
+          stop_in_order(started, [this, trigger] {
+            send(caf::actor_cast<caf::actor>(this), retry_restart_atom::value, trigger);
+            busy_ = false;
+            drain();
+          });
+          return;
+        }
+        started.push_back(id);
+      }
+      busy_ = false;
+      drain();
+    });
+  }
+
+  void erase(const std::string& id) {
+    children_.erase(std::remove_if(children_.begin(), children_.end(),
+                                   [&](const child& c) { return c.spec.id == id; }),
+                    children_.end());
+  }
+
+  supervisor_flags flags_;
+  restart_intensity intensity_;
+  child_terminator terminator_;
+  std::vector<child> children_;  // start order
+  std::deque<event> queue_;
+  bool busy_ = false;      // a group of children is being stopped
+  bool stopping_ = false;  // the supervisor is on its way out
+  caf::error start_error_;
+};
+
+} // namespace
+
+caf::expected<caf::actor> spawn_supervisor(caf::actor_system& sys, supervisor_flags flags,
+                                           std::vector<child_spec> children) {
+  if (auto err = validate(flags))
+    return err;
+  std::set<std::string> ids;
+  for (auto& spec : children) {
+    if (auto err = validate(spec))
+      return err;
+    if (!ids.insert(spec.id).second)
+      return make_error(sup_errc::duplicate_child_id,
+                        fmt::format("supervisor '{}': two children are named '{}'", flags.name,
+                                    spec.id));
+  }
+  return sys.spawn<supervisor_actor>(std::move(flags), std::move(children));
+}
+
+child_spec supervisor_child(std::string id, supervisor_flags flags,
+                            std::vector<child_spec> children, restart_type restart) {
+  child_spec spec;
+  spec.id = std::move(id);
+  spec.restart = restart;
+  spec.kind = child_kind::supervisor;
+  spec.shutdown = shutdown_spec::infinity();
+  spec.start = [flags = std::move(flags),
+                children = std::move(children)](caf::actor_system& sys) {
+    return spawn_supervisor(sys, flags, children);
+  };
+  return spec;
+}
+
+} // namespace snakepit::supervision
