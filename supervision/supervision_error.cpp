@@ -56,15 +56,31 @@ std::string render_ours(uint8_t code, const caf::message& ctx) {
 
 } // namespace
 
+namespace {
+
+std::string with_context(std::string head, const caf::message& ctx) {
+  if (ctx.empty())
+    return head;
+  head += ": ";
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    head += ctx.get_as<std::string>(0);
+  else
+    head += caf::to_string(ctx);
+  return head;
+}
+
+} // namespace
+
 std::string describe(const caf::error& err) {
   if (!err)
     return "normal";
   if (err.category() == sup_category)
     return render_ours(err.code(), err.context());
   if (err.category() == caf::atom("exit"))
-    return caf::to_string(static_cast<caf::exit_reason>(err.code()));
+    return with_context(caf::to_string(static_cast<caf::exit_reason>(err.code())),
+                        err.context());
   if (err.category() == caf::atom("system"))
-    return caf::to_string(static_cast<caf::sec>(err.code()));
+    return with_context(caf::to_string(static_cast<caf::sec>(err.code())), err.context());
   return caf::to_string(err);
 }
 

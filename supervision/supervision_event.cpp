@@ -22,8 +22,10 @@ const char* to_string(event_kind k) {
 
 std::string to_string(const supervision_event& ev) {
   std::string out = fmt::format("[{}] {}", ev.supervisor, to_string(ev.kind));
-  if (!ev.child_id.empty() || ev.child_actor != 0)
-    out += fmt::format(" child '{}' (actor #{})", ev.child_id, ev.child_actor);
+  if (!ev.child_id.empty())
+    out += fmt::format(" child '{}'", ev.child_id);
+  if (ev.child_actor != 0)
+    out += fmt::format(" (actor #{})", ev.child_actor);
   if (ev.reason || ev.kind == event_kind::child_exited
       || ev.kind == event_kind::supervisor_stopped)
     out += fmt::format(": {}", describe(ev.reason));
