@@ -48,6 +48,8 @@ caf::error validate(const child_spec& spec, bool require_id) {
     case child_kind::supervisor: break;
     default: return invalid("kind is not worker or supervisor");
   }
+  if (spec.acknowledges_start && spec.start_timeout.count() <= 0)
+    return invalid("start_timeout must be > 0 ms");
   if (spec.shutdown) {
     switch (spec.shutdown->kind()) {
       case shutdown_spec::mode::brutal_kill:

@@ -66,6 +66,14 @@ struct child_spec {
   std::optional<shutdown_spec> shutdown;  // unset: infinity for supervisors, 5000 ms for workers
   child_kind kind = child_kind::worker;
 
+  /// OTP's synchronous init, made asynchronous: when set, the child answers
+  /// `await_started_atom` with ok once it has finished starting (or with the
+  /// error that stopped it), and the supervisor waits for that answer, up to
+  /// `start_timeout`, before it starts the next child or reports the start.
+  /// Our own supervisors (nested, dynamic, starters) set it.
+  bool acknowledges_start = false;
+  std::chrono::milliseconds start_timeout{60000};
+
   shutdown_spec effective_shutdown() const {
     if (shutdown)
       return *shutdown;

@@ -6,7 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/response_promise.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <caf/system_messages.hpp>
 #include <fmt/format.h>
 
@@ -51,15 +51,19 @@ public:
   }
 
   void on_exit() override {
-    for (auto& [key, c] : children_)
+    for (auto& [key, c] : children_) {
       if (c.handle)
         anon_send_exit(c.handle, caf::exit_reason::kill);
+      if (c.pending)
+        anon_send_exit(c.pending, caf::exit_reason::kill);
+    }
   }
 
 private:
   struct child {
     child_spec spec;
     caf::actor handle;
+    caf::actor pending;  // spawned, not yet acknowledged its start
     bool restarting = false;
     int restarts = 0;
   };
@@ -89,23 +93,40 @@ private:
                         fmt::format("dynamic supervisor '{}' is shutting down", flags_.name));
     if (auto err = validate(spec, false))
       return err;
-    // Children waiting for a restart hold their place (Elixir counts them too).
+    // Children waiting for a restart, or still starting, hold their place
+    // (Elixir counts them too).
     if (children_.size() >= flags_.max_children)
       return make_error(sup_errc::max_children,
                         fmt::format("dynamic supervisor '{}' has {} of max {} children",
                                     flags_.name, children_.size(), flags_.max_children));
-    child c{std::move(spec), {}, false, 0};
-    auto started = start_child_actor(system(), c.spec);
-    if (!started) {
-      report(event_kind::start_failed, &c, started.error());
-      return started.error();
-    }
-    c.handle = *started;
-    monitor(c.handle);
     auto key = next_key_++;
-    auto& stored = children_.emplace(key, std::move(c)).first->second;
-    report(event_kind::child_started, &stored);
-    return stored.handle;
+    auto& c = children_.emplace(key, child{std::move(spec), {}, {}, false, 0}).first->second;
+    auto rp = make_response_promise<caf::actor>();
+    auto spawned = start_child_async(this, c.spec, [this, key, rp](caf::expected<caf::actor> r) mutable {
+      auto it = children_.find(key);
+      if (it == children_.end()) { // dropped by a shutdown while it was starting
+        if (r)
+          send_exit(*r, caf::exit_reason::kill);
+        rp.deliver(make_error(sup_errc::shutting_down,
+                              fmt::format("dynamic supervisor '{}' is shutting down", flags_.name)));
+        return;
+      }
+      auto& c = it->second;
+      c.pending = nullptr;
+      if (!r) {
+        report(event_kind::start_failed, &c, r.error());
+        children_.erase(it);
+        rp.deliver(r.error());
+        return;
+      }
+      c.handle = *r;
+      monitor(c.handle);
+      report(event_kind::child_started, &c);
+      rp.deliver(c.handle);
+    });
+    if (spawned) // still starting: `c` is alive until its acknowledgement
+      children_.at(key).pending = spawned;
+    return rp;
   }
 
   caf::result<caf::ok_atom> terminate(const caf::actor& who) {
@@ -186,18 +207,34 @@ private:
       begin_shutdown(caf::exit_reason::user_shutdown);
       return;
     }
-    auto started = start_child_actor(system(), c.spec);
-    if (!started) {
-      report(event_kind::start_failed, &c, started.error());
-      // Let other messages (a shutdown, a terminate) in before trying again.
-      send(caf::actor_cast<caf::actor>(this), retry_restart_atom::value, key);
-      return;
-    }
-    c.handle = *started;
-    c.restarting = false;
-    c.restarts++;
-    monitor(c.handle);
-    report(event_kind::child_restarted, &c);
+    auto spawned = start_child_async(this, c.spec, [this, key](caf::expected<caf::actor> r) {
+      auto it = children_.find(key);
+      if (it == children_.end()) {
+        if (r)
+          send_exit(*r, caf::exit_reason::kill);
+        return;
+      }
+      auto& c = it->second;
+      c.pending = nullptr;
+      if (stopping_) {
+        if (r)
+          send_exit(*r, caf::exit_reason::kill);
+        return;
+      }
+      if (!r) {
+        report(event_kind::start_failed, &c, r.error());
+        // Let other messages (a shutdown, a terminate) in before trying again.
+        send(caf::actor_cast<caf::actor>(this), retry_restart_atom::value, key);
+        return;
+      }
+      c.handle = *r;
+      c.restarting = false;
+      c.restarts++;
+      monitor(c.handle);
+      report(event_kind::child_restarted, &c);
+    });
+    if (spawned)
+      children_.at(key).pending = spawned;
   }
 
   void begin_shutdown(caf::error reason) {
@@ -205,6 +242,15 @@ private:
       return;
     stopping_ = true;
     exit_reason_ = std::move(reason);
+    // A child still starting is killed: it never became a running child.
+    for (auto it = children_.begin(); it != children_.end();) {
+      if (it->second.pending) {
+        send_exit(it->second.pending, caf::exit_reason::kill);
+        it = children_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     // Elixir's DynamicSupervisor stops all children at once, each with its own timeout.
     for (auto& [key, c] : children_) {
       if (!c.handle)
@@ -255,6 +301,7 @@ child_spec dynamic_supervisor_child(std::string id, dynamic_supervisor_flags fla
   spec.restart = restart;
   spec.kind = child_kind::supervisor;
   spec.shutdown = shutdown_spec::infinity();
+  spec.acknowledges_start = true;
   spec.start = [flags = std::move(flags)](caf::actor_system& sys) {
     return spawn_dynamic_supervisor(sys, flags);
   };

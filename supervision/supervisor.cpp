@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <caf/system_messages.hpp>
 #include <fmt/format.h>
 
@@ -49,7 +50,7 @@ public:
       intensity_(flags_.intensity),
       terminator_(this) {
     for (auto& spec : specs)
-      children_.push_back(child{std::move(spec), {}, 0, false, 0});
+      children_.push_back(child{std::move(spec), {}, {}, 0, false, 0});
   }
 
   caf::behavior make_behavior() override {
@@ -67,7 +68,11 @@ public:
       [this](await_started_atom) -> caf::result<caf::ok_atom> {
         if (start_error_)
           return start_error_;
-        return caf::ok_atom::value;
+        if (started_)
+          return caf::ok_atom::value;
+        auto rp = make_response_promise<caf::ok_atom>();
+        start_waiters_.push_back(rp);
+        return rp;
       },
       [this](retry_restart_atom, std::string& id) { enqueue(restart_retry{std::move(id)}); },
       [this](shutdown_timer_atom, uint64_t token) { terminator_.on_timer(token); },
@@ -77,15 +82,19 @@ public:
   void on_exit() override {
     // Reached by a normal stop with nothing left running, or when we were
     // killed (kill cannot be trapped): never leave a child behind.
-    for (auto& c : children_)
+    for (auto& c : children_) {
       if (c.handle)
         anon_send_exit(c.handle, caf::exit_reason::kill);
+      if (c.pending)
+        anon_send_exit(c.pending, caf::exit_reason::kill);
+    }
   }
 
 private:
   struct child {
     child_spec spec;
     caf::actor handle;       // valid while running
+    caf::actor pending;      // spawned, not yet acknowledged its start
     uint64_t instance = 0;   // bumped at every start; stale exit events are ignored
     bool restarting = false; // ended and due for a restart that has not succeeded yet
     int restarts = 0;
@@ -157,42 +166,83 @@ private:
 
   // -- starting ---------------------------------------------------------------
 
-  // Starts `c`; on success it is monitored and running.
-  caf::error start(child& c, bool is_restart) {
-    auto started = start_child_actor(system(), c.spec);
-    if (!started) {
-      report(event_kind::start_failed, &c, started.error());
-      return started.error();
-    }
-    c.handle = std::move(*started);
-    c.instance++;
-    c.restarting = false;
-    monitor(c.handle);
-    if (is_restart) {
-      c.restarts++;
-      report(event_kind::child_restarted, &c);
-    } else {
-      report(event_kind::child_started, &c);
-    }
-    return {};
+  // Starts `c`, then calls `then` with an empty error once it runs (and is
+  // monitored), or with the start error.
+  void start(child& c, bool is_restart, std::function<void(caf::error)> then) {
+    auto id = c.spec.id;
+    auto spawned = start_child_async(
+      this, c.spec, [this, id, is_restart, then = std::move(then)](caf::expected<caf::actor> r) {
+        auto* c = find(id);
+        if (!c) { // cannot happen while busy; never leave a child unsupervised
+          if (r)
+            send_exit(*r, caf::exit_reason::kill);
+          then(make_error(sup_errc::not_found, "child '" + id + "' vanished while starting"));
+          return;
+        }
+        c->pending = nullptr;
+        if (!r) {
+          report(event_kind::start_failed, c, r.error());
+          then(r.error());
+          return;
+        }
+        c->handle = std::move(*r);
+        c->instance++;
+        c->restarting = false;
+        monitor(c->handle);
+        if (is_restart) {
+          c->restarts++;
+          report(event_kind::child_restarted, c);
+        } else {
+          report(event_kind::child_started, c);
+        }
+        then({});
+      });
+    if (spawned) // still starting; `then` has not run yet
+      if (auto* still = find(id))
+        still->pending = spawned;
   }
 
+  // OTP's init: each child starts only after the one before it has started.
   void start_all() {
-    std::vector<std::string> started;
-    for (auto& c : children_) {
-      if (auto err = start(c, false)) {
-        start_error_ = make_error(sup_errc::start_failed,
-                                  fmt::format("supervisor '{}': child '{}' failed to start: {}",
-                                              flags_.name, c.spec.id, describe(err)));
-        // OTP: stop what was started, in reverse order, then fail.
-        std::reverse(started.begin(), started.end());
-        busy_ = true;
-        stopping_ = true;
-        stop_in_order(started, [this] { finish(start_error_); });
-        return;
-      }
-      started.push_back(c.spec.id);
+    busy_ = true;
+    start_from(0, {});
+  }
+
+  void start_from(std::size_t i, std::vector<std::string> started) {
+    if (i == children_.size()) {
+      started_ = true;
+      answer_start_waiters();
+      busy_ = false;
+      drain();
+      return;
     }
+    start(children_[i], false,
+          [this, i, started = std::move(started)](caf::error err) mutable {
+            auto& c = children_[i];
+            if (err) {
+              start_error_ = make_error(sup_errc::start_failed,
+                                        fmt::format("supervisor '{}': child '{}' failed to start: {}",
+                                                    flags_.name, c.spec.id, describe(err)));
+              answer_start_waiters();
+              // OTP: stop what was started, in reverse order, then fail.
+              std::reverse(started.begin(), started.end());
+              stopping_ = true;
+              stop_in_order(started, [this] { finish(start_error_); });
+              return;
+            }
+            started.push_back(c.spec.id);
+            start_from(i + 1, std::move(started));
+          });
+  }
+
+  void answer_start_waiters() {
+    for (auto& rp : start_waiters_) {
+      if (start_error_)
+        rp.deliver(start_error_);
+      else
+        rp.deliver(caf::ok_atom::value);
+    }
+    start_waiters_.clear();
   }
 
   // -- stopping ---------------------------------------------------------------
@@ -321,29 +371,42 @@ private:
         if (auto* c = find(id); c && !c->handle && id != trigger
                                 && c->spec.restart == restart_type::temporary)
           erase(id);
-      std::vector<std::string> started;
-      for (auto& id : group) {
-        auto* c = find(id);
-        if (!c || c->handle)
-          continue;
-        if (start(*c, true)) {
-          // Undo this round and try again later (the retry counts as a restart).
-          for (auto& member : group)
-            if (auto* m = find(member); m && !m->handle)
-              m->restarting = true;
-          std::reverse(started.begin(), started.end());
-          stop_in_order(started, [this, trigger] {
-            send(caf::actor_cast<caf::actor>(this), retry_restart_atom::value, trigger);
-            busy_ = false;
-            drain();
-          });
-          return;
-        }
-        started.push_back(id);
-      }
+      start_group(trigger, group, 0, {});
+    });
+  }
+
+  // Starts the members of a restart group that are not running, in order.
+  void start_group(std::string trigger, std::vector<std::string> group, std::size_t i,
+                   std::vector<std::string> started) {
+    while (i < group.size()) {
+      auto* c = find(group[i]);
+      if (c && !c->handle)
+        break;
+      ++i;
+    }
+    if (i == group.size()) {
       busy_ = false;
       drain();
-    });
+      return;
+    }
+    start(*find(group[i]), true,
+          [this, trigger, group, i, started = std::move(started)](caf::error err) mutable {
+            if (!err) {
+              started.push_back(group[i]);
+              start_group(std::move(trigger), std::move(group), i + 1, std::move(started));
+              return;
+            }
+            // Undo this round and try again later (the retry counts as a restart).
+            for (auto& member : group)
+              if (auto* m = find(member); m && !m->handle)
+                m->restarting = true;
+            std::reverse(started.begin(), started.end());
+            stop_in_order(started, [this, trigger] {
+              send(caf::actor_cast<caf::actor>(this), retry_restart_atom::value, trigger);
+              busy_ = false;
+              drain();
+            });
+          });
   }
 
   void erase(const std::string& id) {
@@ -359,7 +422,9 @@ private:
   std::deque<event> queue_;
   bool busy_ = false;      // a group of children is being stopped
   bool stopping_ = false;  // the supervisor is on its way out
+  bool started_ = false;    // every child of the initial start is up
   caf::error start_error_;
+  std::vector<caf::typed_response_promise<caf::ok_atom>> start_waiters_;
 };
 
 } // namespace
@@ -387,6 +452,7 @@ child_spec supervisor_child(std::string id, supervisor_flags flags,
   spec.restart = restart;
   spec.kind = child_kind::supervisor;
   spec.shutdown = shutdown_spec::infinity();
+  spec.acknowledges_start = true;
   spec.start = [flags = std::move(flags),
                 children = std::move(children)](caf::actor_system& sys) {
     return spawn_supervisor(sys, flags, children);

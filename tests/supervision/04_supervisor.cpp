@@ -426,3 +426,65 @@ TEST_CASE("every_lifecycle_step_reaches_the_observer") {
   CHECK(sv::to_string(t.events[1]).find("child 'a'") != std::string::npos);
   CHECK(sv::to_string(t.events[1]).find("runtime_error") != std::string::npos);
 }
+
+TEST_CASE("a_nested_supervisors_children_run_before_its_next_sibling_starts") {
+  test_system t;
+  auto log = std::make_shared<life_log>();
+  auto sup = sv::spawn_supervisor(
+    t.sys, flags_with(t),
+    {sv::supervisor_child("inner", flags_with(t), {test_child_spec(log, "x"), test_child_spec(log, "y")}),
+     test_child_spec(log, "z")});
+  REQUIRE(sup);
+  t.run();
+  CHECK(log->starts == std::vector<std::string>{"x", "y", "z"});
+}
+
+TEST_CASE("a_nested_supervisor_that_fails_to_start_fails_its_parents_start") {
+  test_system t;
+  auto log = std::make_shared<life_log>();
+  auto sup = sv::spawn_supervisor(
+    t.sys, flags_with(t),
+    {test_child_spec(log, "a"),
+     sv::supervisor_child("inner", flags_with(t), {test_child_spec(log, "x"), failing_spec("db")}),
+     test_child_spec(log, "z")});
+  REQUIRE(sup);
+  auto watch = t.watch_actor(*sup);
+  t.run();
+  REQUIRE(watch.ended());
+  CHECK(sv::is(watch.reason(), sup_errc::start_failed));
+  CHECK(sv::describe(watch.reason()).find("child 'inner' failed to start") != std::string::npos);
+  CHECK(sv::describe(watch.reason()).find("no database") != std::string::npos);
+  CHECK(log->start_count("z") == 0);
+  CHECK(log->alive_total() == 0);
+}
+
+TEST_CASE("a_child_that_never_acknowledges_its_start_fails_after_its_start_timeout") {
+  test_system t;
+  auto log = std::make_shared<life_log>();
+  sv::child_spec silent;
+  silent.id = "silent";
+  silent.acknowledges_start = true;
+  silent.start_timeout = 2000ms;
+  auto silent_alive = std::make_shared<bool>(false);
+  silent.start = [silent_alive](caf::actor_system& sys) -> caf::expected<caf::actor> {
+    return sys.spawn([silent_alive](caf::event_based_actor* self) -> caf::behavior {
+      *silent_alive = true;
+      self->attach_functor([silent_alive] { *silent_alive = false; });
+      return {[self](sv::await_started_atom) -> caf::result<caf::ok_atom> {
+        return self->make_response_promise<caf::ok_atom>();  // never answered
+      }};
+    });
+  };
+  auto sup = sv::spawn_supervisor(t.sys, flags_with(t), {test_child_spec(log, "a"), silent});
+  REQUIRE(sup);
+  auto watch = t.watch_actor(*sup);
+  t.run();
+  CHECK_FALSE(watch.ended());
+  CHECK(*silent_alive);
+  t.advance(2000ms);
+  REQUIRE(watch.ended());
+  CHECK(sv::describe(watch.reason()).find("did not finish starting within 2000 ms")
+        != std::string::npos);
+  CHECK_FALSE(*silent_alive);  // the half-started child was killed
+  CHECK(log->alive_total() == 0);
+}
