@@ -1,0 +1,1 @@
+"""The showcase's tools, one module per domain."""
