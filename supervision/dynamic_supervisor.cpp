@@ -10,6 +10,7 @@
 #include <caf/system_messages.hpp>
 #include <fmt/format.h>
 
+#include "supervision/child_record.hpp"
 #include "supervision/child_start.hpp"
 #include "supervision/child_terminator.hpp"
 #include "supervision/restart_intensity.hpp"
@@ -60,24 +61,10 @@ public:
   }
 
 private:
-  struct child {
-    child_spec spec;
-    caf::actor handle;
-    caf::actor pending;  // spawned, not yet acknowledged its start
-    bool restarting = false;
-    int restarts = 0;
-  };
+  using child = child_record;
 
   void report(event_kind kind, const child* c = nullptr, caf::error reason = {}) {
-    if (!flags_.observer)
-      return;
-    supervision_event ev{kind, flags_.name, {}, 0, std::move(reason), exit_class::normal};
-    ev.reason_class = classify(ev.reason);
-    if (c) {
-      ev.child_id = c->spec.id;
-      ev.child_actor = c->handle ? c->handle.id() : 0;
-    }
-    flags_.observer(ev);
+    report_event(flags_.observer, flags_.name, kind, c, std::move(reason));
   }
 
   std::map<uint64_t, child>::iterator find(const caf::actor_addr& addr) {
@@ -100,7 +87,7 @@ private:
                         fmt::format("dynamic supervisor '{}' has {} of max {} children",
                                     flags_.name, children_.size(), flags_.max_children));
     auto key = next_key_++;
-    auto& c = children_.emplace(key, child{std::move(spec), {}, {}, false, 0}).first->second;
+    auto& c = children_.emplace(key, child{std::move(spec)}).first->second;
     auto rp = make_response_promise<caf::actor>();
     auto spawned = start_child_async(this, c.spec, [this, key, rp](caf::expected<caf::actor> r) mutable {
       auto it = children_.find(key);
@@ -159,15 +146,8 @@ private:
 
   child_counts count_children() const {
     child_counts n;
-    for (auto& [key, c] : children_) {
-      ++n.specs;
-      if (c.handle)
-        ++n.active;
-      if (c.spec.kind == child_kind::supervisor)
-        ++n.supervisors;
-      else
-        ++n.workers;
-    }
+    for (auto& [key, c] : children_)
+      c.count_into(n);
     return n;
   }
 

@@ -15,6 +15,7 @@
 #include <caf/system_messages.hpp>
 #include <fmt/format.h>
 
+#include "supervision/child_record.hpp"
 #include "supervision/child_start.hpp"
 #include "supervision/child_terminator.hpp"
 #include "supervision/restart_intensity.hpp"
@@ -50,7 +51,7 @@ public:
       intensity_(flags_.intensity),
       terminator_(this) {
     for (auto& spec : specs)
-      children_.push_back(child{std::move(spec), {}, {}, 0, false, 0});
+      children_.emplace_back(std::move(spec));
   }
 
   caf::behavior make_behavior() override {
@@ -91,27 +92,12 @@ public:
   }
 
 private:
-  struct child {
-    child_spec spec;
-    caf::actor handle;       // valid while running
-    caf::actor pending;      // spawned, not yet acknowledged its start
-    uint64_t instance = 0;   // bumped at every start; stale exit events are ignored
-    bool restarting = false; // ended and due for a restart that has not succeeded yet
-    int restarts = 0;
-  };
+  using child = child_record;
 
   // -- events -----------------------------------------------------------------
 
   void report(event_kind kind, const child* c = nullptr, caf::error reason = {}) {
-    if (!flags_.observer)
-      return;
-    supervision_event ev{kind, flags_.name, {}, 0, std::move(reason), exit_class::normal};
-    ev.reason_class = classify(ev.reason);
-    if (c) {
-      ev.child_id = c->spec.id;
-      ev.child_actor = c->handle ? c->handle.id() : 0;
-    }
-    flags_.observer(ev);
+    report_event(flags_.observer, flags_.name, kind, c, std::move(reason));
   }
 
   void enqueue(event ev) {
@@ -145,22 +131,14 @@ private:
   std::vector<child_info> which_children() const {
     std::vector<child_info> out;
     for (auto& c : children_)
-      out.push_back(child_info{c.spec.id, c.handle, c.restarting, c.spec.kind,
-                               c.spec.restart, c.restarts});
+      out.push_back(c.info());
     return out;
   }
 
   child_counts count_children() const {
     child_counts n;
-    for (auto& c : children_) {
-      ++n.specs;
-      if (c.handle)
-        ++n.active;
-      if (c.spec.kind == child_kind::supervisor)
-        ++n.supervisors;
-      else
-        ++n.workers;
-    }
+    for (auto& c : children_)
+      c.count_into(n);
     return n;
   }
 
