@@ -139,8 +139,7 @@ private:
   std::vector<child_info> which_children() const {
     std::vector<child_info> out;
     for (auto& [key, c] : children_)
-      out.push_back(child_info{c.spec.id, c.handle, c.restarting, c.spec.kind, c.spec.restart,
-                               c.restarts});
+      out.push_back(c.info());
     return out;
   }
 
