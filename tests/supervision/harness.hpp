@@ -70,8 +70,9 @@ public:
   }
 
   caf::behavior make_behavior() override {
-    log_->starts.push_back(id_);
-    log_->alive[id_]++;
+    auto log = log_.lock();
+    log->starts.push_back(id_);
+    log->alive[id_]++;
     if (b_.ignore_shutdown)
       set_exit_handler([](caf::exit_msg&) { /* ignores shutdown on purpose */ });
     return {
@@ -87,12 +88,16 @@ public:
   }
 
   void on_exit() override {
-    log_->stops.push_back(id_);
-    log_->alive[id_]--;
+    if (auto log = log_.lock()) {  // the test may already be over
+      log->stops.push_back(id_);
+      log->alive[id_]--;
+    }
   }
 
 private:
-  std::shared_ptr<life_log> log_;
+  // Weak: the log holds the latest handle of every child, so a strong
+  // reference back would keep both alive forever.
+  std::weak_ptr<life_log> log_;
   std::string id_;
   child_behaviour b_;
 };
