@@ -1,0 +1,48 @@
+#pragma once
+// Everything a host program can set when it embeds the runtime. Every field
+// has a default that works on a Debian 12 machine with this repository built.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "actors/pool_types.hpp"
+#include "actors/worker.hpp"
+#include "supervision/restart_intensity.hpp"
+#include "supervision/supervision_event.hpp"
+
+namespace snakepit {
+
+struct config {
+  std::size_t pool_size = 2;
+  std::string adapter = "snakepit_bridge.adapters.showcase";  // MODULE[:CLASS]
+  std::string python = "/usr/bin/python3";  // Debian's interpreter has grpcio and protobuf
+  /// Where snakepit_bridge and its generated stubs are; empty: the build's
+  /// own (or the install's) folders, compiled in.
+  std::vector<std::string> python_path;
+  /// Parent of the private runtime directory (mode 0700) holding the
+  /// workers' sockets; empty: $XDG_RUNTIME_DIR, else /tmp.
+  std::string runtime_parent;
+  std::string run_id;  // empty: a fresh random id per runtime
+
+  std::chrono::milliseconds startup_timeout{15000};  // launch → ready, per worker
+  std::chrono::milliseconds call_timeout{30000};     // default per call (queue + run)
+  std::chrono::milliseconds shutdown_grace{2000};    // SIGTERM → SIGKILL
+  std::size_t max_queue = 1000;
+  affinity_mode affinity = affinity_mode::hint;
+
+  /// Each worker slot's own restart budget (its starter's intensity).
+  supervision::intensity_limits worker_restarts{10, std::chrono::seconds(5)};
+  /// The worker supervisor's budget across all slots.
+  supervision::intensity_limits pool_restarts{20, std::chrono::seconds(5)};
+
+  /// CAF scheduler: "sharing" crosses into the actor system ~4x cheaper than
+  /// "stealing" for blocking callers (TOOLCHAIN.md); both are valid.
+  std::string scheduler_policy = "sharing";
+
+  log_function log;  // empty: warnings and errors to stderr
+  supervision::event_observer supervision_observer;  // optional: every supervision event
+};
+
+} // namespace snakepit

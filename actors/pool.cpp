@@ -1,0 +1,783 @@
+#include "actors/pool.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <list>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/sec.hpp>
+#include <caf/system_messages.hpp>
+#include <fmt/format.h>
+
+#include "actors/pool_error.hpp"
+#include "actors/worker_protocol.hpp"
+#include "supervision/exit_class.hpp"
+#include "supervision/supervision_error.hpp"
+
+namespace snakepit {
+
+namespace {
+
+// The pool's own timers (never sent by anyone else).
+using deadline_tick_atom = caf::atom_constant<caf::atom("pool_tick")>;
+using await_timeout_atom = caf::atom_constant<caf::atom("pool_await")>;
+
+using clock_type = std::chrono::steady_clock;
+using time_point = clock_type::time_point;
+
+std::chrono::microseconds micros(clock_type::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d);
+}
+
+long long millis(clock_type::duration d) {
+  return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+/// "worker-2" < "worker-10": runs of digits compare as numbers.
+bool natural_less(const std::string& a, const std::string& b) {
+  std::size_t i = 0;
+  std::size_t j = 0;
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      auto i0 = i;
+      auto j0 = j;
+      while (i0 < a.size() && a[i0] == '0')
+        ++i0;
+      while (j0 < b.size() && b[j0] == '0')
+        ++j0;
+      auto i1 = i0;
+      auto j1 = j0;
+      while (i1 < a.size() && digit(a[i1]))
+        ++i1;
+      while (j1 < b.size() && digit(b[j1]))
+        ++j1;
+      if (i1 - i0 != j1 - j0)
+        return i1 - i0 < j1 - j0;
+      auto cmp = a.compare(i0, i1 - i0, b, j0, j1 - j0);
+      if (cmp != 0)
+        return cmp < 0;
+      i = i1;
+      j = j1;
+      continue;
+    }
+    if (a[i] != b[j])
+      return a[i] < b[j];
+    ++i;
+    ++j;
+  }
+  if (a.size() - i != b.size() - j)
+    return a.size() - i < b.size() - j;
+  return a < b;
+}
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+/// pool_call::affinity is a plain affinity_mode today; should it become
+/// optional, an unset one takes the pool's default.
+template <class A>
+affinity_mode resolve_affinity(const A& a, affinity_mode fallback) {
+  if constexpr (is_optional<A>::value) {
+    return a.value_or(fallback);
+  } else {
+    (void) fallback;
+    return a;
+  }
+}
+
+class pool_actor : public caf::event_based_actor {
+public:
+  pool_actor(caf::actor_config& cfg, pool_options opts)
+    : caf::event_based_actor(cfg), opts_(std::move(opts)) {
+  }
+
+  caf::behavior make_behavior() override {
+    set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+    set_exit_handler([this](caf::exit_msg& em) {
+      // OTP: a `normal` exit signal is not a request to stop.
+      if (em.reason && em.reason != caf::exit_reason::normal)
+        begin_shutdown(std::move(em.reason));
+    });
+    return {
+      [this](detail::worker_ready_atom, detail::worker_hello& hello) {
+        on_hello(std::move(hello));
+      },
+      [this](detail::worker_failed_atom, std::string& id, snakepit::error& err) {
+        on_worker_failed(id, std::move(err));
+      },
+      [this](detail::pool_execute_atom, detail::pool_call& pc) -> caf::response_promise {
+        return accept(std::move(pc));
+      },
+      [this](detail::await_ready_atom, std::chrono::milliseconds timeout) -> caf::response_promise {
+        return await_ready(timeout);
+      },
+      [this](detail::pool_stats_atom) { return stats(); },
+      [this](detail::list_workers_atom) { return list_workers(); },
+      [this](detail::cancel_call_atom, uint64_t call_id) { cancel(call_id); },
+      [this](deadline_tick_atom, uint64_t generation) { on_deadline_tick(generation); },
+      [this](await_timeout_atom, uint64_t id) { on_await_timeout(id); },
+    };
+  }
+
+  void on_exit() override {
+    // Killed (e.g. after the shutdown timeout) or quitting: nobody may be left
+    // waiting for an answer that will never come.
+    for (auto& [ticket, p] : calls_)
+      if (!p.answered)
+        answer(p, detail::call_outcome::failed(shutting_down_error()));
+    calls_.clear();
+    for (auto& [id, a] : awaiters_)
+      a.rp.deliver(to_caf_error(shutting_down_error()));
+    awaiters_.clear();
+    // Drop every handle: workers hold the pool's handle too, and a cycle of
+    // handles would keep both actors' memory alive after they end.
+    queue_.clear();
+    deadlines_.clear();
+    workers_.clear();
+    idle_.clear();
+  }
+
+private:
+  // --- state ------------------------------------------------------------------
+
+  /// A call the pool has taken and not yet let go: queued, in flight, or
+  /// answered (timed out) while its worker still runs it.
+  struct pending_call {
+    uint64_t ticket = 0;     // the pool's own key (call ids come from outside)
+    uint64_t call_id = 0;
+    std::string tool;
+    std::string session;
+    affinity_mode affinity = affinity_mode::hint;
+    time_point deadline;
+    time_point accepted_at;
+    time_point dispatched_at;
+    caf::response_promise rp;
+    std::optional<detail::call> body;                    // until dispatched
+    std::optional<std::list<uint64_t>::iterator> queued; // position in queue_
+    caf::actor_id worker = 0;                            // set once dispatched
+    std::string slot;                                    // the worker's slot
+    bool answered = false;
+  };
+
+  /// A registered worker actor (the current one of its slot, or a retired one
+  /// still finishing its call after its slot said hello with a new actor).
+  struct worker_entry {
+    std::string slot;
+    caf::actor handle;
+    std::optional<uint64_t> ticket;  // the call it runs, answered or not
+  };
+
+  struct slot_record {
+    caf::actor_id current = 0;  // 0: no worker of this slot registered now
+    bool seen = false;          // said hello at least once
+    int os_pid = 0;
+    int restarts = 0;
+    uint64_t requests = 0;      // outcomes received from this slot's workers
+    std::optional<snakepit::error> startup_error;  // cleared by the next hello
+    uint64_t startup_error_seq = 0;
+  };
+
+  pool_options opts_;
+  std::map<uint64_t, pending_call> calls_;
+  std::list<uint64_t> queue_;                                // tickets, oldest first
+  std::set<std::pair<time_point, uint64_t>> deadlines_;      // unanswered tickets
+  std::map<caf::actor_id, worker_entry> workers_;
+  std::map<std::string, slot_record> slots_;
+  std::deque<caf::actor_id> idle_;                           // longest idle first
+  std::map<std::string, std::string> sessions_;              // session id -> slot id
+  struct awaiter {
+    caf::response_promise rp;
+    std::chrono::milliseconds timeout;
+  };
+  std::map<uint64_t, awaiter> awaiters_;
+  pool_stats stats_;
+  uint64_t next_ticket_ = 1;
+  uint64_t next_awaiter_ = 1;
+  uint64_t next_error_seq_ = 1;
+  uint64_t timer_generation_ = 0;
+  std::optional<time_point> timer_at_;
+  bool stopping_ = false;
+  caf::error stop_reason_;
+
+  // --- helpers ----------------------------------------------------------------
+
+  time_point now() {
+    return clock().now();
+  }
+
+  void emit(const pool_event& ev) {
+    if (opts_.observer)
+      opts_.observer(ev);
+  }
+
+  static snakepit::error shutting_down_error() {
+    return snakepit::error{errc::shutting_down, "the pool is shutting down"};
+  }
+
+  bool is_current(caf::actor_id wid, const worker_entry& w) const {
+    auto it = slots_.find(w.slot);
+    return it != slots_.end() && it->second.current == wid;
+  }
+
+  std::size_t ready_count() const {
+    std::size_t n = 0;
+    for (auto& [id, s] : slots_)
+      n += s.current != 0;
+    return n;
+  }
+
+  /// Answers a call once; later answers are ignored. Counts and reports it.
+  void answer(pending_call& p, detail::call_outcome out,
+              pool_event_kind error_kind = pool_event_kind::call_failed) {
+    if (p.answered)
+      return;
+    p.answered = true;
+    deadlines_.erase({p.deadline, p.ticket});
+    auto t = now();
+    pool_event ev;
+    ev.call_id = p.call_id;
+    ev.worker_id = p.slot;
+    if (p.worker != 0) {
+      ev.queue_time = micros(p.dispatched_at - p.accepted_at);
+      ev.run_time = micros(t - p.dispatched_at);
+    } else {
+      ev.queue_time = micros(t - p.accepted_at);
+    }
+    if (out.value) {
+      ++stats_.completed;
+      ev.kind = pool_event_kind::call_done;
+    } else {
+      ++stats_.errors;
+      ev.kind = error_kind;
+      ev.error = out.error;
+      if (error_kind == pool_event_kind::queue_timeout)
+        ++stats_.queue_timeouts;
+    }
+    p.rp.deliver(std::move(out));
+    emit(ev);
+  }
+
+  void fail(pending_call& p, errc code, std::string message,
+            pool_event_kind kind = pool_event_kind::call_failed) {
+    answer(p, detail::call_outcome::failed(snakepit::error{code, std::move(message)}), kind);
+  }
+
+  // --- calls ------------------------------------------------------------------
+
+  /// The caller gave up on a call (e.g. a stream consumer that stopped early).
+  /// Queued: answered `cancelled` at once. In flight: the worker is told and
+  /// answers it (cancelled, or its result if it was faster).
+  void cancel(uint64_t call_id) {
+    for (auto it = calls_.begin(); it != calls_.end(); ++it) {
+      auto& p = it->second;
+      if (p.call_id != call_id || p.answered)
+        continue;
+      if (p.queued) {
+        queue_.erase(*p.queued);
+        p.queued.reset();
+        fail(p, errc::cancelled, fmt::format("call {} cancelled by its caller", call_id));
+        calls_.erase(it);
+      } else if (auto w = workers_.find(p.worker); w != workers_.end()) {
+        send(w->second.handle, detail::cancel_call_atom::value, call_id);
+      }
+      return;
+    }
+  }
+
+  caf::response_promise accept(detail::pool_call pc) {
+    auto rp = make_response_promise();
+    ++stats_.requests;
+    pending_call p;
+    p.ticket = next_ticket_++;
+    p.call_id = pc.c.id;
+    p.tool = pc.c.tool;
+    p.session = pc.c.session_id;
+    p.affinity = resolve_affinity(pc.affinity, opts_.default_affinity);
+    p.deadline = pc.c.deadline;
+    p.accepted_at = now();
+    p.rp = rp;
+    p.body = std::move(pc.c);
+    if (stopping_) {
+      answer(p, detail::call_outcome::failed(shutting_down_error()));
+      return rp;
+    }
+    if (p.deadline <= p.accepted_at) {
+      // Counted as a queue timeout: it never reached a worker.
+      fail(p, errc::timeout,
+           fmt::format("call {} ('{}') arrived after its deadline", p.call_id, p.tool),
+           pool_event_kind::queue_timeout);
+      return rp;
+    }
+    // Where may it go?
+    std::optional<caf::actor_id> target;
+    bool must_queue = false;
+    if (auto pinned = pinned_slot(p); pinned) {
+      auto& s = slots_[*pinned];
+      auto w = s.current != 0 ? workers_.find(s.current) : workers_.end();
+      bool idle = w != workers_.end() && !w->second.ticket;
+      if (idle) {
+        target = s.current;
+      } else {
+        switch (p.affinity) {
+          case affinity_mode::hint:
+            break; // any idle worker will do
+          case affinity_mode::strict_queue:
+            // Decision: a session whose worker is gone (down, not back yet)
+            // waits in the queue for its slot's next worker, like a busy one;
+            // the deadline bounds the wait.
+            must_queue = true;
+            break;
+          case affinity_mode::strict_fail_fast:
+            // Decision: a session whose worker is gone fails like a busy one
+            // (worker_busy), the message says which.
+            fail(p, errc::worker_busy,
+                 s.current != 0
+                   ? fmt::format("session '{}': its worker {} is busy", p.session, *pinned)
+                   : fmt::format("session '{}': its worker {} is not available (restarting)",
+                                 p.session, *pinned));
+            return rp;
+        }
+      }
+    }
+    if (!target && !must_queue && !idle_.empty())
+      target = idle_.front();
+    auto ticket = p.ticket;
+    if (target) {
+      auto& stored = calls_.emplace(ticket, std::move(p)).first->second;
+      deadlines_.emplace(stored.deadline, ticket);
+      arm_deadline_timer();
+      dispatch(stored, *target);
+      return rp;
+    }
+    if (queue_.size() >= opts_.max_queue) {
+      fail(p, errc::queue_full,
+           fmt::format("the pool's queue is full ({} calls waiting)", queue_.size()));
+      return rp;
+    }
+    auto& stored = calls_.emplace(ticket, std::move(p)).first->second;
+    stored.queued = queue_.insert(queue_.end(), ticket);
+    deadlines_.emplace(stored.deadline, ticket);
+    arm_deadline_timer();
+    pool_event ev;
+    ev.kind = pool_event_kind::call_queued;
+    ev.call_id = stored.call_id;
+    emit(ev);
+    return rp;
+  }
+
+  /// The slot a strict or hinted session sticks to, if it has one.
+  std::optional<std::string> pinned_slot(const pending_call& p) const {
+    if (p.session.empty())
+      return std::nullopt;
+    auto it = sessions_.find(p.session);
+    if (it == sessions_.end())
+      return std::nullopt;
+    return it->second;
+  }
+
+  /// Whether a worker of `slot` may take queued call `p`.
+  bool may_serve(const pending_call& p, const std::string& slot) const {
+    if (p.affinity == affinity_mode::hint)
+      return true;
+    auto pinned = pinned_slot(p);
+    return !pinned || *pinned == slot;
+  }
+
+  void dispatch(pending_call& p, caf::actor_id wid) {
+    auto& w = workers_.at(wid);
+    std::erase(idle_, wid);
+    p.worker = wid;
+    p.slot = w.slot;
+    p.dispatched_at = now();
+    w.ticket = p.ticket;
+    if (!p.session.empty())
+      sessions_[p.session] = w.slot;
+    pool_event ev;
+    ev.kind = pool_event_kind::call_dispatched;
+    ev.worker_id = w.slot;
+    ev.call_id = p.call_id;
+    ev.queue_time = micros(p.dispatched_at - p.accepted_at);
+    emit(ev);
+    auto ticket = p.ticket;
+    // No request timeout: a timed-out response handler would drop the
+    // worker's late outcome, and the pool needs that outcome to know when the
+    // worker is free again. The deadline is the pool's own timer
+    // (on_deadline_tick), which answers the caller and cancels the call.
+    request(w.handle, caf::infinite, detail::execute_atom::value, std::move(*p.body))
+      .then([this, ticket](detail::call_outcome& out) { on_outcome(ticket, std::move(out)); },
+            [this, ticket](caf::error& err) { on_request_error(ticket, err); });
+    p.body.reset();
+  }
+
+  void on_outcome(uint64_t ticket, detail::call_outcome out) {
+    auto it = calls_.find(ticket);
+    if (it == calls_.end())
+      return; // settled already (its worker's down message came first)
+    auto& p = it->second;
+    auto wid = p.worker;
+    if (auto s = slots_.find(p.slot); s != slots_.end())
+      ++s->second.requests;
+    answer(p, std::move(out));
+    calls_.erase(it);
+    release(wid, ticket);
+    maybe_finish_shutdown();
+  }
+
+  void on_request_error(uint64_t ticket, caf::error& err) {
+    auto it = calls_.find(ticket);
+    if (it == calls_.end())
+      return;
+    auto& p = it->second;
+    auto wid = p.worker;
+    bool gone = err == caf::sec::request_receiver_down;
+    if (gone)
+      fail(p, errc::worker_crashed, fmt::format("worker {} is gone", p.slot));
+    else
+      fail(p, errc::internal, fmt::format("worker {} failed the execute request: {}", p.slot,
+                                          supervision::describe(err)));
+    calls_.erase(it);
+    // A worker that is gone stays marked busy until its down message removes
+    // it, so no other call is sent its way meanwhile.
+    if (!gone)
+      release(wid, ticket);
+    maybe_finish_shutdown();
+  }
+
+  /// The worker finished `ticket`: it is free for the next call.
+  void release(caf::actor_id wid, uint64_t ticket) {
+    auto it = workers_.find(wid);
+    if (it == workers_.end() || it->second.ticket != ticket)
+      return;
+    it->second.ticket.reset();
+    if (is_current(wid, it->second)) {
+      became_idle(wid);
+    } else {
+      // Retired: its slot has a newer worker. Forget it.
+      demonitor(it->second.handle);
+      workers_.erase(it);
+    }
+  }
+
+  /// Hands the worker the oldest queued call it may serve, or marks it idle.
+  void became_idle(caf::actor_id wid) {
+    auto& w = workers_.at(wid);
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      auto& p = calls_.at(*it);
+      if (may_serve(p, w.slot)) {
+        queue_.erase(it);
+        p.queued.reset();
+        dispatch(p, wid);
+        return;
+      }
+    }
+    idle_.push_back(wid);
+  }
+
+  // --- deadlines --------------------------------------------------------------
+  // One timer for all calls, set for the earliest unanswered deadline (a
+  // timer per call would be one clock entry and one message per call on the
+  // hot path). Timers carry a generation; a superseded one is ignored.
+
+  void arm_deadline_timer() {
+    if (deadlines_.empty())
+      return;
+    auto first = deadlines_.begin()->first;
+    if (timer_at_ && *timer_at_ <= first)
+      return; // the pending timer fires first; it re-arms
+    timer_at_ = first;
+    auto generation = ++timer_generation_;
+    auto t = now();
+    if (first <= t)
+      send(this, deadline_tick_atom::value, generation);
+    else
+      delayed_send(this, first - t, deadline_tick_atom::value, generation);
+  }
+
+  void on_deadline_tick(uint64_t generation) {
+    if (generation != timer_generation_)
+      return;
+    timer_at_.reset();
+    auto t = now();
+    while (!deadlines_.empty() && deadlines_.begin()->first <= t)
+      expire(deadlines_.begin()->second);
+    arm_deadline_timer();
+    maybe_finish_shutdown();
+  }
+
+  void expire(uint64_t ticket) {
+    auto it = calls_.find(ticket);
+    if (it == calls_.end()) {
+      // Cannot happen (answer() removes the deadline); never loop on it.
+      deadlines_.erase(deadlines_.begin());
+      return;
+    }
+    auto& p = it->second;
+    auto waited = millis(now() - p.accepted_at);
+    if (p.queued) {
+      queue_.erase(*p.queued);
+      p.queued.reset();
+      fail(p, errc::timeout,
+           fmt::format("call {} ('{}') waited {} ms in the queue and reached its deadline",
+                       p.call_id, p.tool, waited),
+           pool_event_kind::queue_timeout);
+      calls_.erase(it);
+      return;
+    }
+    // In flight: the caller hears now; the worker stays busy with it until its
+    // outcome comes (it always answers) or it dies.
+    fail(p, errc::timeout,
+         fmt::format("call {} ('{}') reached its deadline after {} ms on worker {}; cancelled",
+                     p.call_id, p.tool, waited, p.slot));
+    if (auto w = workers_.find(p.worker); w != workers_.end())
+      send(w->second.handle, detail::cancel_call_atom::value, p.call_id);
+  }
+
+  // --- workers ----------------------------------------------------------------
+
+  void on_hello(detail::worker_hello hello) {
+    if (!hello.worker)
+      return; // nothing to monitor or call
+    auto wid = hello.worker.id();
+    auto& s = slots_[hello.worker_id];
+    if (workers_.count(wid) != 0) {
+      s.os_pid = hello.os_pid; // repeated hello: nothing else changes
+      return;
+    }
+    if (s.current != 0)
+      retire(s.current); // the new worker's hello overtook the old one's down message
+    if (s.seen)
+      ++s.restarts;
+    s.seen = true;
+    s.current = wid;
+    s.os_pid = hello.os_pid;
+    s.startup_error.reset();
+    monitor(hello.worker);
+    workers_.emplace(wid, worker_entry{hello.worker_id, hello.worker, std::nullopt});
+    pool_event ev;
+    ev.kind = pool_event_kind::worker_ready;
+    ev.worker_id = hello.worker_id;
+    if (s.restarts > 0)
+      ev.detail = fmt::format("restart {}", s.restarts);
+    emit(ev);
+    became_idle(wid);
+    if (ready_count() >= opts_.size) {
+      for (auto& [id, a] : awaiters_)
+        a.rp.deliver(caf::ok_atom::value);
+      awaiters_.clear();
+    }
+  }
+
+  /// The slot got a new worker while the old one is still registered.
+  void retire(caf::actor_id old) {
+    std::erase(idle_, old);
+    auto it = workers_.find(old);
+    if (it == workers_.end())
+      return;
+    if (!it->second.ticket) {
+      demonitor(it->second.handle);
+      workers_.erase(it);
+    }
+    // else: it finishes (or fails) its call first; release() forgets it.
+  }
+
+  void on_down(caf::down_msg& dm) {
+    auto wid = dm.source.id();
+    auto it = workers_.find(wid);
+    if (it == workers_.end())
+      return;
+    auto w = std::move(it->second);
+    workers_.erase(it);
+    std::erase(idle_, wid);
+    if (auto s = slots_.find(w.slot); s != slots_.end() && s->second.current == wid)
+      s->second.current = 0;
+    // Decision: a clean exit (normal, shutdown) is a worker being stopped,
+    // not a crash.
+    if (!supervision::is_clean(supervision::classify(dm.reason)))
+      ++stats_.worker_crashes;
+    pool_event ev;
+    ev.kind = pool_event_kind::worker_down;
+    ev.worker_id = w.slot;
+    ev.detail = supervision::describe(dm.reason);
+    emit(ev);
+    if (w.ticket) {
+      if (auto c = calls_.find(*w.ticket); c != calls_.end()) {
+        fail(c->second, errc::worker_crashed,
+             fmt::format("worker {} died during call {}: {}", w.slot, c->second.call_id,
+                         ev.detail));
+        calls_.erase(c);
+      }
+    }
+    maybe_finish_shutdown();
+  }
+
+  void on_worker_failed(const std::string& id, snakepit::error err) {
+    auto& s = slots_[id];
+    s.startup_error = err;
+    s.startup_error_seq = next_error_seq_++;
+    pool_event ev;
+    ev.kind = pool_event_kind::worker_failed;
+    ev.worker_id = id;
+    ev.error = err;
+    emit(ev);
+    if (ready_count() < opts_.size) {
+      auto e = startup_failed_error(id, err);
+      for (auto& [key, a] : awaiters_)
+        a.rp.deliver(to_caf_error(e));
+      awaiters_.clear();
+    }
+  }
+
+  static snakepit::error startup_failed_error(const std::string& id, const snakepit::error& err) {
+    return snakepit::error{errc::startup_failed, fmt::format("{}: {}", id, err.message()),
+                           err.python_type(), err.traceback()};
+  }
+
+  // --- await_ready ------------------------------------------------------------
+
+  caf::response_promise await_ready(std::chrono::milliseconds timeout) {
+    auto rp = make_response_promise();
+    if (stopping_) {
+      rp.deliver(to_caf_error(shutting_down_error()));
+      return rp;
+    }
+    if (ready_count() >= opts_.size) {
+      rp.deliver(caf::ok_atom::value);
+      return rp;
+    }
+    // Decision: a startup failure reported before this request (and not yet
+    // followed by a hello of the same slot) fails it at once, so a caller
+    // that asks late still hears why.
+    const slot_record* failed = nullptr;
+    std::string failed_id;
+    for (auto& [id, s] : slots_) {
+      if (s.startup_error && (!failed || s.startup_error_seq > failed->startup_error_seq)) {
+        failed = &s;
+        failed_id = id;
+      }
+    }
+    if (failed) {
+      rp.deliver(to_caf_error(startup_failed_error(failed_id, *failed->startup_error)));
+      return rp;
+    }
+    if (timeout <= std::chrono::milliseconds::zero()) {
+      rp.deliver(to_caf_error(not_ready_error(timeout)));
+      return rp;
+    }
+    auto id = next_awaiter_++;
+    awaiters_.emplace(id, awaiter{rp, timeout});
+    delayed_send(this, timeout, await_timeout_atom::value, id);
+    return rp;
+  }
+
+  snakepit::error not_ready_error(std::chrono::milliseconds waited) const {
+    return snakepit::error{errc::not_ready,
+                           fmt::format("{} of {} workers ready after {} ms", ready_count(),
+                                       opts_.size, static_cast<long long>(waited.count()))};
+  }
+
+  void on_await_timeout(uint64_t id) {
+    auto it = awaiters_.find(id);
+    if (it == awaiters_.end())
+      return; // answered already
+    auto a = std::move(it->second);
+    awaiters_.erase(it);
+    a.rp.deliver(to_caf_error(not_ready_error(a.timeout)));
+  }
+
+  // --- figures ----------------------------------------------------------------
+
+  pool_stats stats() const {
+    auto s = stats_;
+    s.workers = 0;
+    s.busy = 0;
+    for (auto& [id, slot] : slots_) {
+      if (slot.current == 0)
+        continue;
+      ++s.workers;
+      if (auto w = workers_.find(slot.current); w != workers_.end() && w->second.ticket)
+        ++s.busy;
+    }
+    s.available = s.workers - s.busy;
+    s.queued = queue_.size();
+    return s;
+  }
+
+  std::vector<worker_info> list_workers() const {
+    std::vector<worker_info> out;
+    out.reserve(slots_.size());
+    for (auto& [id, slot] : slots_) {
+      worker_info info;
+      info.id = id;
+      info.os_pid = slot.os_pid;
+      info.restarts = slot.restarts;
+      info.requests = slot.requests;
+      info.state = worker_state::starting; // slot without a worker: (re)starting
+      if (slot.current != 0) {
+        auto w = workers_.find(slot.current);
+        info.state = w != workers_.end() && w->second.ticket ? worker_state::busy
+                                                             : worker_state::ready;
+      }
+      out.push_back(std::move(info));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const worker_info& a, const worker_info& b) { return natural_less(a.id, b.id); });
+    return out;
+  }
+
+  // --- shutdown ---------------------------------------------------------------
+
+  void begin_shutdown(caf::error reason) {
+    if (stopping_)
+      return;
+    stopping_ = true;
+    stop_reason_ = std::move(reason);
+    for (auto ticket : queue_) {
+      auto it = calls_.find(ticket);
+      it->second.queued.reset();
+      answer(it->second, detail::call_outcome::failed(shutting_down_error()));
+      calls_.erase(it);
+    }
+    queue_.clear();
+    for (auto& [id, a] : awaiters_)
+      a.rp.deliver(to_caf_error(shutting_down_error()));
+    awaiters_.clear();
+    maybe_finish_shutdown();
+  }
+
+  /// Stopping and every call answered (a call answered by its deadline may
+  /// still run on its worker; nobody waits for it): quit.
+  void maybe_finish_shutdown() {
+    if (!stopping_)
+      return;
+    for (auto& [ticket, p] : calls_)
+      if (!p.answered)
+        return;
+    quit(stop_reason_);
+  }
+};
+
+} // namespace
+
+caf::expected<caf::actor> spawn_pool(caf::actor_system& sys, pool_options options) {
+  if (options.size == 0)
+    return to_caf_error(snakepit::error{errc::invalid_argument, "pool size must be > 0"});
+  if (options.max_queue == 0)
+    return to_caf_error(snakepit::error{errc::invalid_argument, "pool max_queue must be > 0"});
+  return sys.spawn<pool_actor>(std::move(options));
+}
+
+} // namespace snakepit

@@ -1,0 +1,65 @@
+#pragma once
+// The pool: queue, dispatch, session affinity, stats and await_ready for the
+// workers the worker supervisor starts. The pool never starts or restarts a
+// worker; workers introduce themselves and the pool monitors them.
+//
+// Talk to it with (messages in actors/worker_protocol.hpp):
+//   worker → pool  (worker_ready_atom, worker_hello)          register + monitor; same slot
+//                                                             id again counts a restart
+//   worker → pool  (worker_failed_atom, std::string id, error) remember the startup error
+//   (pool_execute_atom, pool_call)      -> call_outcome       always exactly one answer; errors
+//                                                             (timeout, queue_full, worker_busy,
+//                                                             worker_crashed, shutting_down, ...)
+//                                                             are inside the outcome
+//   (await_ready_atom, milliseconds)    -> caf::ok_atom, or a caf::error carrying a
+//                                          snakepit::error (startup_failed, not_ready,
+//                                          shutting_down): unwrap with from_caf_error
+//   (pool_stats_atom)                   -> pool_stats
+//   (list_workers_atom)                 -> std::vector<worker_info>, natural order of id
+//                                          ("worker-2" before "worker-10")
+//
+// Calls:
+//  * an idle worker takes a new call at once; otherwise the call waits in a
+//    FIFO queue (at most max_queue, beyond → queue_full at once); a worker that
+//    becomes idle takes the oldest queued call it may serve.
+//  * the deadline (call.deadline, absolute, on the actor system's clock) covers
+//    queue and run time. Queued past it → timeout, removed. Running past it →
+//    timeout to the caller and (cancel_call_atom, id) to the worker, which
+//    stays busy until its outcome for that call arrives or it dies.
+//  * a worker that goes down fails its call with worker_crashed (unless it
+//    answered first).
+//  * session affinity (call.session_id non-empty): the session sticks to the
+//    worker *slot* that last took one of its calls, see affinity_mode.
+//
+// Shutdown: on an exit message (not `normal`) the pool refuses new calls
+// (shutting_down), answers queued calls shutting_down, lets calls in flight get
+// their outcome, then quits with the exit message's reason. Whatever is still
+// unanswered when the pool ends (killed, e.g. after its shutdown timeout) is
+// answered shutting_down.
+
+#include <chrono>
+#include <cstddef>
+
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/pool_event.hpp"
+#include "actors/pool_types.hpp"
+
+namespace snakepit {
+
+struct pool_options {
+  std::size_t size = 0;          // workers expected: await_ready waits for this many
+  std::size_t max_queue = 1000;  // calls that may wait for a worker
+  /// Used when a pool_call carries no affinity of its own (needs
+  /// pool_call::affinity to become optional; until then the facade resolves it).
+  affinity_mode default_affinity = affinity_mode::hint;
+  pool_observer observer;        // telemetry hook, called on the pool's thread
+};
+
+/// Validates the options (size > 0, max_queue > 0; else a caf::error carrying
+/// errc::invalid_argument, see from_caf_error), then spawns the pool.
+caf::expected<caf::actor> spawn_pool(caf::actor_system& sys, pool_options options);
+
+} // namespace snakepit

@@ -1,0 +1,445 @@
+#include "actors/runtime.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <random>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "actors/pool.hpp"
+#include "actors/pool_error.hpp"
+#include "actors/worker.hpp"
+#include "actors/worker_protocol.hpp"
+#include "supervision/blocking_calls.hpp"
+#include "supervision/dynamic_supervisor.hpp"
+#include "supervision/starter.hpp"
+#include "supervision/supervision_error.hpp"
+#include "supervision/supervisor.hpp"
+#include "transport/process_launcher.hpp"
+
+namespace snakepit {
+
+namespace {
+
+namespace sv = snakepit::supervision;
+using namespace std::chrono_literals;
+
+// Extra time a blocking caller waits beyond the call's own deadline: the pool
+// answers `timeout` itself at the deadline, this only guards against a pool
+// that is gone.
+constexpr auto answer_slack = 2000ms;
+
+std::string random_run_id() {
+  std::random_device rd;
+  std::mt19937_64 gen{(static_cast<uint64_t>(rd()) << 32) ^ rd()};
+  return fmt::format("{:012x}", gen() & 0xffffffffffffULL);
+}
+
+std::vector<std::string> default_python_path() {
+  std::error_code ec;
+  if (std::filesystem::exists(SNAKEPIT_PYTHON_SOURCE_DIR "/snakepit_bridge", ec))
+    return {SNAKEPIT_PYTHON_SOURCE_DIR, SNAKEPIT_PYTHON_GEN_DIR};
+  return {SNAKEPIT_PYTHON_INSTALL_DIR};
+}
+
+void default_log(log_level level, const std::string& line) {
+  if (level >= log_level::warning)
+    std::fprintf(stderr, "snakepit %s: %s\n", to_string(level), line.c_str());
+}
+
+/// The pool handle the workers say hello to; replaced when the pool restarts.
+class pool_ref {
+public:
+  void set(caf::actor a) {
+    std::lock_guard<std::mutex> guard{mx_};
+    pool_ = std::move(a);
+  }
+  caf::actor get() const {
+    std::lock_guard<std::mutex> guard{mx_};
+    return pool_;
+  }
+
+private:
+  mutable std::mutex mx_;
+  caf::actor pool_;
+};
+
+caf::actor_system_config& configure(caf::actor_system_config& cfg, const config& c) {
+  if (c.scheduler_policy == "stealing")
+    cfg.set("scheduler.policy", caf::atom("stealing"));
+  else
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  sv::register_error_category(cfg);
+  return cfg;
+}
+
+} // namespace
+
+struct runtime::impl {
+  config cfg;
+  std::string run_id;
+  std::string dir;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<transport::process_launcher> launcher;
+  std::shared_ptr<pool_ref> pool = std::make_shared<pool_ref>();
+  caf::actor tree;
+  std::atomic<uint64_t> next_call_id{1};
+  std::mutex stop_mx;
+  bool stopped = false;
+  std::optional<snakepit::error> fatal;  // set when the runtime could not start at all
+
+  explicit impl(config c) : cfg(std::move(c)) {
+    if (!cfg.log)
+      cfg.log = default_log;
+    if (cfg.python_path.empty())
+      cfg.python_path = default_python_path();
+    run_id = cfg.run_id.empty() ? random_run_id() : cfg.run_id;
+    sys = std::make_unique<caf::actor_system>(configure(sys_cfg, cfg));
+    if (auto err = validate()) {
+      fatal = std::move(*err);
+      return;
+    }
+    if (auto err = make_runtime_dir()) {
+      fatal = std::move(*err);
+      return;
+    }
+    auto l = transport::process_launcher::create();
+    if (!l) {
+      fatal = snakepit::error{errc::startup_failed, transport::to_string(l.error())};
+      return;
+    }
+    launcher = std::shared_ptr<transport::process_launcher>(std::move(*l));
+    start_tree();
+  }
+
+  std::optional<snakepit::error> validate() const {
+    auto bad = [](std::string msg) {
+      return std::optional<snakepit::error>{snakepit::error{errc::invalid_argument, std::move(msg)}};
+    };
+    if (cfg.pool_size == 0)
+      return bad("config.pool_size must be at least 1");
+    if (cfg.adapter.empty())
+      return bad("config.adapter is empty");
+    if (::access(cfg.python.c_str(), X_OK) != 0)
+      return bad(fmt::format("config.python '{}' is not an executable file: {}", cfg.python,
+                             std::strerror(errno)));
+    if (cfg.startup_timeout.count() <= 0 || cfg.call_timeout.count() <= 0
+        || cfg.shutdown_grace.count() <= 0)
+      return bad("config timeouts must be > 0 ms");
+    if (cfg.max_queue == 0)
+      return bad("config.max_queue must be at least 1");
+    return std::nullopt;
+  }
+
+  std::optional<snakepit::error> make_runtime_dir() {
+    std::string parent = cfg.runtime_parent;
+    if (parent.empty()) {
+      const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+      parent = xdg && *xdg && ::access(xdg, W_OK) == 0 ? xdg : "/tmp";
+    }
+    std::string templ = parent + "/snakepit-XXXXXX";
+    if (!::mkdtemp(templ.data()))  // mkdtemp creates it with mode 0700
+      return snakepit::error{errc::startup_failed,
+                             fmt::format("cannot create runtime directory under {}: {}", parent,
+                                         std::strerror(errno))};
+    dir = templ;
+    // A Unix socket path must fit in sun_path (108 bytes).
+    if (dir.size() + 1 + 16 + 5 > 107)
+      return snakepit::error{errc::invalid_argument,
+                             fmt::format("runtime directory {} is too long for socket paths", dir)};
+    return std::nullopt;
+  }
+
+  detail::worker_options worker_options_for(std::size_t i) {
+    detail::worker_options w;
+    w.worker_id = fmt::format("worker-{}", i);
+    w.pool = [ref = pool] { return ref->get(); };
+    w.launcher = launcher;
+    w.python = cfg.python;
+    w.adapter = cfg.adapter;
+    w.python_path = cfg.python_path;
+    w.socket_path = fmt::format("{}/w{}.sock", dir, i);
+    w.run_id = run_id;
+    w.startup_timeout = cfg.startup_timeout;
+    w.stop_grace = cfg.shutdown_grace;
+    w.log = cfg.log;
+    return w;
+  }
+
+  void start_tree() {
+    auto observer = cfg.supervision_observer;
+    pool_options popts;
+    popts.size = cfg.pool_size;
+    popts.max_queue = cfg.max_queue;
+    popts.default_affinity = cfg.affinity;
+
+    sv::child_spec pool_spec;
+    pool_spec.id = "pool";
+    pool_spec.shutdown = sv::shutdown_spec::timeout(cfg.shutdown_grace + 5000ms);
+    pool_spec.start = [popts, ref = pool](caf::actor_system& s) -> caf::expected<caf::actor> {
+      auto p = spawn_pool(s, popts);
+      if (p)
+        ref->set(*p);
+      return p;
+    };
+
+    // The worker supervisor starts with its slots: the start_child messages
+    // are queued before anything else reaches it, and it acknowledges its
+    // start only after handling them, so the slots exist once the tree is up
+    // (and again after any restart of the supervisor).
+    sv::dynamic_supervisor_flags wflags;
+    wflags.name = "worker_supervisor";
+    wflags.intensity = cfg.pool_restarts;
+    wflags.max_children = cfg.pool_size;
+    wflags.observer = observer;
+    std::vector<sv::child_spec> slots;
+    for (std::size_t i = 1; i <= cfg.pool_size; ++i) {
+      sv::starter_options so;
+      so.intensity = cfg.worker_restarts;
+      so.observer = observer;
+      auto wopts = worker_options_for(i);
+      slots.push_back(sv::starter_child(wopts.worker_id, detail::worker_child_spec(wopts), so));
+    }
+    auto workers_spec = sv::dynamic_supervisor_child("worker_supervisor", wflags);
+    auto spawn_dyn = workers_spec.start;
+    workers_spec.start = [spawn_dyn, slots](caf::actor_system& s) -> caf::expected<caf::actor> {
+      auto sup = spawn_dyn(s);
+      if (sup)
+        for (auto& slot : slots)
+          caf::anon_send(*sup, sv::start_child_atom::value, slot);
+      return sup;
+    };
+
+    sv::supervisor_flags app;
+    app.name = "snakepit";
+    app.strategy = sv::restart_strategy::rest_for_one;
+    app.intensity = {3, 5000ms};
+    app.observer = observer;
+    auto t = sv::start_supervisor(*sys, app, {pool_spec, workers_spec}, 10000ms);
+    if (!t) {
+      fatal = snakepit::error{errc::startup_failed, sv::describe(t.error())};
+      return;
+    }
+    tree = *t;
+  }
+
+  caf::actor current_pool() const {
+    return pool->get();
+  }
+
+  std::optional<snakepit::error> not_usable() {
+    if (fatal)
+      return fatal;
+    std::lock_guard<std::mutex> guard{stop_mx};
+    if (stopped)
+      return snakepit::error{errc::shutting_down, "the runtime has been shut down"};
+    return std::nullopt;
+  }
+
+  detail::pool_call make_call(const std::string& tool, json args, const call_options& o,
+                              std::chrono::milliseconds& timeout) {
+    timeout = o.timeout.value_or(cfg.call_timeout);
+    detail::pool_call pc;
+    pc.c.id = next_call_id++;
+    pc.c.tool = tool;
+    pc.c.args = std::move(args);
+    pc.c.session_id = o.session_id;
+    pc.c.deadline = std::chrono::steady_clock::now() + timeout;
+    pc.c.metadata = o.metadata;
+    pc.affinity = o.affinity.value_or(cfg.affinity);
+    return pc;
+  }
+
+  result<json> call(const std::string& tool, json args, const call_options& o) {
+    if (auto err = not_usable())
+      return *err;
+    if (!args.is_object() && !args.is_null())
+      return snakepit::error{errc::invalid_argument, "arguments must be a JSON object"};
+    std::chrono::milliseconds timeout;
+    auto pc = make_call(tool, std::move(args), o, timeout);
+    caf::scoped_actor self{*sys};
+    result<json> out = snakepit::error{errc::internal, "no answer"};
+    self->request(current_pool(), timeout + answer_slack, detail::pool_execute_atom::value,
+                  std::move(pc))
+      .receive(
+        [&](detail::call_outcome& r) {
+          if (r.value)
+            out = std::move(*r.value);
+          else
+            out = std::move(r.error);
+        },
+        [&](caf::error& e) { out = from_caf_error(e); });
+    return out;
+  }
+
+  result<void> stream(const std::string& tool, json args,
+                      const std::function<bool(const json&)>& on_chunk, const call_options& o) {
+    if (auto err = not_usable())
+      return *err;
+    std::chrono::milliseconds timeout;
+    auto pc = make_call(tool, std::move(args), o, timeout);
+    caf::scoped_actor self{*sys};
+    pc.c.stream_sink = caf::actor_cast<caf::actor>(self);
+    auto id = pc.c.id;
+    auto pool_handle = current_pool();
+    // A plain send: the pool's answer comes back as an ordinary message, so
+    // chunks and the outcome are received in order by one loop.
+    self->send(pool_handle, detail::pool_execute_atom::value, std::move(pc));
+    bool done = false;
+    bool stopped_early = false;
+    result<void> out;
+    auto deadline = std::chrono::steady_clock::now() + timeout + answer_slack;
+    while (!done) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        out = snakepit::error{errc::timeout, "no outcome from the pool"};
+        break;
+      }
+      self->receive(
+        [&](detail::chunk_atom, uint64_t cid, json& chunk) {
+          if (cid != id || stopped_early)
+            return;
+          if (!on_chunk(chunk)) {
+            stopped_early = true;
+            self->send(pool_handle, detail::cancel_call_atom::value, id);
+          }
+        },
+        [&](detail::call_outcome& r) {
+          done = true;
+          if (!r.value && !(stopped_early && r.error.code() == errc::cancelled))
+            out = std::move(r.error);
+        },
+        [&](caf::error& e) {
+          done = true;
+          out = from_caf_error(e);
+        },
+        caf::after(left) >> [&] {});
+    }
+    return out;
+  }
+
+  result<void> await_ready(std::chrono::milliseconds timeout) {
+    if (auto err = not_usable())
+      return *err;
+    caf::scoped_actor self{*sys};
+    result<void> out;
+    self->request(current_pool(), timeout + answer_slack, detail::await_ready_atom::value, timeout)
+      .receive([](caf::ok_atom) {}, [&](caf::error& e) { out = from_caf_error(e); });
+    if (!out && out.error().code() == errc::startup_failed) {
+      // A worker that cannot start will not start on a retry either (bad
+      // interpreter, adapter that does not import): stop the tree rather
+      // than let it crash-loop, and keep the reason for every later call.
+      fatal = out.error();
+      stop_tree();
+    }
+    return out;
+  }
+
+  pool_stats stats() {
+    if (not_usable())
+      return {};
+    caf::scoped_actor self{*sys};
+    pool_stats out;
+    self->request(current_pool(), 5000ms, detail::pool_stats_atom::value)
+      .receive([&](pool_stats& s) { out = s; }, [](caf::error&) {});
+    return out;
+  }
+
+  std::vector<worker_info> list_workers() {
+    if (not_usable())
+      return {};
+    caf::scoped_actor self{*sys};
+    std::vector<worker_info> out;
+    self->request(current_pool(), 5000ms, detail::list_workers_atom::value)
+      .receive([&](std::vector<worker_info>& w) { out = std::move(w); }, [](caf::error&) {});
+    return out;
+  }
+
+  void stop_tree() {
+    if (!tree)
+      return;
+    // Workers take up to the grace period plus the group check; the tree
+    // stops them concurrently.
+    auto limit = cfg.shutdown_grace + 15000ms;
+    auto ended = sv::stop_and_wait(*sys, tree, limit);
+    if (!ended)
+      cfg.log(log_level::error, "supervision tree did not stop in time: "
+                                  + sv::describe(ended.error()));
+    tree = nullptr;
+  }
+
+  void shutdown() {
+    {
+      std::lock_guard<std::mutex> guard{stop_mx};
+      if (stopped)
+        return;
+      stopped = true;
+    }
+    stop_tree();
+    // The launcher kills and reaps anything still running, then joins its threads.
+    launcher.reset();
+    if (!dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+};
+
+runtime::runtime(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+
+runtime::~runtime() {
+  shutdown();
+}
+
+result<void> runtime::await_ready(std::chrono::milliseconds timeout) {
+  return impl_->await_ready(timeout);
+}
+
+result<json> runtime::execute(const std::string& tool, json args, call_options options) {
+  return impl_->call(tool, std::move(args), options);
+}
+
+result<json> runtime::execute_in_session(const std::string& session_id, const std::string& tool,
+                                         json args, call_options options) {
+  options.session_id = session_id;
+  return impl_->call(tool, std::move(args), options);
+}
+
+result<void> runtime::stream(const std::string& tool, json args,
+                             std::function<bool(const json&)> on_chunk, call_options options) {
+  return impl_->stream(tool, std::move(args), on_chunk, options);
+}
+
+pool_stats runtime::stats() {
+  return impl_->stats();
+}
+
+std::vector<worker_info> runtime::list_workers() {
+  return impl_->list_workers();
+}
+
+void runtime::shutdown() {
+  impl_->shutdown();
+}
+
+const std::string& runtime::run_id() const {
+  return impl_->run_id;
+}
+
+const std::string& runtime::runtime_dir() const {
+  return impl_->dir;
+}
+
+} // namespace snakepit

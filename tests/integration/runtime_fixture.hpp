@@ -1,0 +1,112 @@
+#pragma once
+// Real Python workers for integration tests: a runtime per test, and the
+// process table checks that prove nothing was left behind.
+
+#include <dirent.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <snakepit/snakepit.hpp>
+
+namespace snakepit::test {
+
+using namespace std::chrono_literals;
+
+/// Pids of live (non-zombie) processes whose command line carries `run_id`.
+inline std::vector<int> pids_with_run_id(const std::string& run_id) {
+  std::vector<int> out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc)
+    return out;
+  while (auto* e = ::readdir(proc)) {
+    int pid = std::atoi(e->d_name);
+    if (pid <= 0)
+      continue;
+    std::ifstream cmd("/proc/" + std::string{e->d_name} + "/cmdline", std::ios::binary);
+    std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    if (args.find(run_id) == std::string::npos)
+      continue;
+    std::ifstream stat("/proc/" + std::string{e->d_name} + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z')
+      continue;
+    out.push_back(pid);
+  }
+  ::closedir(proc);
+  return out;
+}
+
+inline bool process_alive(int pid) {
+  if (::kill(pid, 0) != 0)
+    return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return !(close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z');
+}
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+/// What went wrong with a result, for failure messages.
+template <class R>
+std::string why(const R& r) {
+  return r ? std::string{} : r.error().to_string();
+}
+
+inline config test_config(std::size_t workers = 2) {
+  config cfg;
+  cfg.pool_size = workers;
+  cfg.startup_timeout = 15000ms;
+  cfg.call_timeout = 10000ms;
+  cfg.shutdown_grace = 1000ms;
+  cfg.log = [](log_level level, const std::string& line) {
+    if (level >= log_level::error)
+      MESSAGE(line);
+  };
+  return cfg;
+}
+
+/// A ready runtime; at the end it is shut down and the test checks that no
+/// process of its run is left.
+struct ready_runtime {
+  std::unique_ptr<runtime> rt;
+  std::string run_id;
+
+  explicit ready_runtime(config cfg = test_config()) {
+    rt = std::make_unique<runtime>(std::move(cfg));
+    run_id = rt->run_id();
+    auto ok = rt->await_ready(20000ms);
+    REQUIRE_MESSAGE(bool(ok), why(ok));
+  }
+
+  ~ready_runtime() {
+    rt->shutdown();
+    // shutdown() returns once every process group is gone: check at once.
+    CHECK(pids_with_run_id(run_id).empty());
+  }
+
+  runtime* operator->() { return rt.get(); }
+};
+
+} // namespace snakepit::test
