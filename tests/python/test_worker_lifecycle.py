@@ -76,7 +76,7 @@ def test_sigterm_stops_gracefully_with_exit_0(start_worker):
     worker = start_worker()
     started = time.monotonic()
     worker.process.send_signal(signal.SIGTERM)
-    assert worker.wait_exit(timeout=GRACE_S + 1) == 0
+    assert worker.wait_exit(timeout=GRACE_S + 3) == 0
     assert time.monotonic() - started < GRACE_S
     assert not os.path.exists(worker.address[len("unix:"):])
 
@@ -84,7 +84,7 @@ def test_sigterm_stops_gracefully_with_exit_0(start_worker):
 def test_sigint_stops_gracefully_with_exit_0(start_worker):
     worker = start_worker()
     worker.process.send_signal(signal.SIGINT)
-    assert worker.wait_exit(timeout=GRACE_S + 1) == 0
+    assert worker.wait_exit(timeout=GRACE_S + 3) == 0
 
 
 def test_sigterm_with_an_open_channel_finishes_the_running_request(start_worker):
@@ -98,7 +98,7 @@ def test_sigterm_with_an_open_channel_finishes_the_running_request(start_worker)
         _, replies, _ = channel.collect([1, 2])
         assert replies[1].WhichOneof("outcome") == "result"
         assert replies[2].error.category == pb.CANCELLED  # queued: refused
-        assert worker.wait_exit(timeout=GRACE_S + 1) == 0
+        assert worker.wait_exit(timeout=GRACE_S + 3) == 0
         assert time.monotonic() - started < GRACE_S
     finally:
         channel.cancel_call()
@@ -117,7 +117,7 @@ def test_sigterm_during_a_long_call_exits_within_the_grace_period(start_worker, 
         time.sleep(0.2)
         started = time.monotonic()
         worker.process.send_signal(signal.SIGTERM)
-        assert worker.wait_exit(timeout=3) == 0
+        assert worker.wait_exit(timeout=5) == 0
         # The grace (0.5 s) plus the worker's 0.25 s, with room for a busy
         # machine; the call itself would take 10 s or 50 s.
         assert time.monotonic() - started < 0.5 + 0.25 + 0.75
@@ -129,7 +129,7 @@ def test_shutdown_call_stops_the_worker_with_exit_0(start_worker):
     worker = start_worker()
     reply = worker.stub.Shutdown(pb.ShutdownRequest(grace_ms=1000), timeout=5)
     assert reply.accepted
-    assert worker.wait_exit(timeout=3) == 0
+    assert worker.wait_exit(timeout=5) == 0
 
 
 def test_ignore_sigterm_leaves_only_sigkill(start_worker):
@@ -214,7 +214,7 @@ def test_worker_exits_when_its_parent_dies(socket_dir):
         assert not process_gone(worker_pid)
         shell.kill()
         shell.wait(timeout=5)
-        assert wait_until(lambda: process_gone(worker_pid), timeout=2.0)
+        assert wait_until(lambda: process_gone(worker_pid), timeout=4.0)
     finally:
         os.close(read_fd)
         # The whole group: sh and, if the watchdog failed, the worker.
