@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@
 #include "supervision/supervision_event.hpp"
 
 namespace snakepit {
+
+class worker_adapter;
 
 struct config {
   std::size_t pool_size = 2;
@@ -25,6 +28,9 @@ struct config {
   /// workers' sockets; empty: $XDG_RUNTIME_DIR, else /tmp.
   std::string runtime_parent;
   std::string run_id;  // empty: a fresh random id per runtime
+  /// How workers reach their processes; empty: the gRPC Python adapter
+  /// (`adapter` above is then the Python module it serves).
+  std::shared_ptr<const snakepit::worker_adapter> worker_adapter;
 
   std::chrono::milliseconds startup_timeout{15000};  // launch → ready, per worker
   std::chrono::milliseconds call_timeout{30000};     // default per call (queue + run)

@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "actors/grpc_python_adapter.hpp"
 #include "actors/pool.hpp"
 #include "actors/pool_error.hpp"
 #include "actors/worker.hpp"
@@ -166,8 +167,9 @@ struct runtime::impl {
     w.worker_id = fmt::format("worker-{}", i);
     w.pool = [ref = pool] { return ref->get(); };
     w.launcher = launcher;
+    w.adapter = cfg.worker_adapter ? cfg.worker_adapter : make_grpc_python_adapter();
     w.python = cfg.python;
-    w.adapter = cfg.adapter;
+    w.module = cfg.adapter;
     w.python_path = cfg.python_path;
     w.socket_path = fmt::format("{}/w{}.sock", dir, i);
     w.run_id = run_id;

@@ -11,15 +11,11 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "actors/worker_adapter.hpp"
 #include "actors/worker_protocol.hpp"
 #include "supervision/supervision_messages.hpp"
 #include "transport/process_group_probe.hpp"
 #include "transport/process_launcher.hpp"
-#include "transport/value_codec.hpp"
-#include "transport/worker_channel.hpp"
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::bridge::v1::Reply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::bridge::v1::Chunk)
 
 namespace snakepit {
 
@@ -37,7 +33,6 @@ namespace detail {
 
 namespace {
 
-namespace wire = snakepit::bridge::v1;
 namespace tp = snakepit::transport;
 using namespace std::chrono_literals;
 
@@ -48,26 +43,13 @@ using proc_line_atom = caf::atom_constant<caf::atom("p_line")>;
 using proc_exited_atom = caf::atom_constant<caf::atom("p_exited")>;
 using proc_stopped_atom = caf::atom_constant<caf::atom("p_stopped")>;
 using ping_done_atom = caf::atom_constant<caf::atom("ping_done")>;
-using chan_reply_atom = caf::atom_constant<caf::atom("c_reply")>;
-using chan_chunk_atom = caf::atom_constant<caf::atom("c_chunk")>;
+using conn_outcome_atom = caf::atom_constant<caf::atom("c_outcome")>;
+using conn_chunk_atom = caf::atom_constant<caf::atom("c_chunk")>;
 using chan_closed_atom = caf::atom_constant<caf::atom("c_closed")>;
 using startup_timer_atom = caf::atom_constant<caf::atom("st_timer")>;
 using slot_poll_atom = caf::atom_constant<caf::atom("slot_poll")>;
 
 constexpr std::size_t stderr_tail_lines = 12;
-
-snakepit::error from_wire(const wire::ErrorInfo& e) {
-  errc code = errc::internal;
-  switch (e.category()) {
-    case wire::PYTHON_EXCEPTION: code = errc::python_exception; break;
-    case wire::UNKNOWN_COMMAND: code = errc::unknown_command; break;
-    case wire::INVALID_ARGUMENT: code = errc::invalid_argument; break;
-    case wire::TIMEOUT: code = errc::timeout; break;
-    case wire::CANCELLED: code = errc::cancelled; break;
-    default: code = errc::internal; break;
-  }
-  return snakepit::error{code, e.message(), e.type(), e.traceback()};
-}
 
 /// Posts to the worker from foreign threads without keeping it alive.
 class mailbox_ref {
@@ -102,8 +84,8 @@ public:
       [this](supervision::await_started_atom) { return caf::ok_atom::value; },
       [this](execute_atom, call& c) -> caf::result<call_outcome> { return execute(std::move(c)); },
       [this](cancel_call_atom, uint64_t id) {
-        if (channel_ && pending_.count(id))
-          (void) channel_->cancel({id});
+        if (conn_ && pending_.count(id))
+          conn_->cancel(id);
       },
       [this](slot_poll_atom) { wait_for_previous_process(); },
       [this](proc_started_atom, int pid) { on_started(pid); },
@@ -118,8 +100,8 @@ public:
       [this](proc_exited_atom, std::string& status, bool clean) { on_exited(status, clean); },
       [this](proc_stopped_atom) { finish_stop(); },
       [this](ping_done_atom, std::string& err, int pid) { on_ping(err, pid); },
-      [this](chan_reply_atom, wire::Reply& r) { on_reply(std::move(r)); },
-      [this](chan_chunk_atom, wire::Chunk& c) { on_chunk(std::move(c)); },
+      [this](conn_outcome_atom, uint64_t id, call_outcome& o) { on_outcome(id, std::move(o)); },
+      [this](conn_chunk_atom, uint64_t id, nlohmann::json& c) { on_chunk(id, std::move(c)); },
       [this](chan_closed_atom, std::string& why) { on_channel_closed(why); },
       [this](startup_timer_atom, uint64_t) {
         if (state_ != state::ready && state_ != state::stopping)
@@ -133,7 +115,7 @@ public:
     if (pid_ > 0 && !exited_)
       if (auto l = opts_.launcher.lock())
         l->kill_group(pid_);
-    channel_.reset();
+    conn_.reset();
   }
 
 private:
@@ -143,6 +125,7 @@ private:
     caf::typed_response_promise<call_outcome> promise;
     caf::actor sink;
     std::vector<nlohmann::json> collected;  // chunks of a stream called without a sink
+    bool streamed = false;
   };
 
   void log(log_level level, const std::string& msg) {
@@ -178,26 +161,22 @@ private:
 
   mailbox_ref me() { return mailbox_ref{caf::actor_cast<caf::weak_actor_ptr>(this)}; }
 
+  worker_context context() const {
+    worker_context ctx;
+    ctx.worker_id = opts_.worker_id;
+    ctx.run_id = opts_.run_id;
+    ctx.endpoint = opts_.socket_path;
+    ctx.python = opts_.python;
+    ctx.module = opts_.module;
+    ctx.python_path = opts_.python_path;
+    ctx.stop_grace = opts_.stop_grace;
+    return ctx;
+  }
+
   void launch_process() {
     state_ = state::launching;
     launch_in_flight_ = true;
-    tp::process_spec spec;
-    spec.program = opts_.python;
-    spec.arguments = {"-m",         "snakepit_bridge.server",
-                      "--adapter",  opts_.adapter,
-                      "--listen",   "unix:" + opts_.socket_path,
-                      "--run-id",   opts_.run_id,
-                      "--worker-id", opts_.worker_id,
-                      "--ready-fd", "3",
-                      "--grace-ms", std::to_string(opts_.stop_grace.count())};
-    std::string path;
-    for (auto& p : opts_.python_path)
-      path += (path.empty() ? "" : ":") + p;
-    if (const char* inherited = std::getenv("PYTHONPATH"); inherited && *inherited)
-      path += (path.empty() ? "" : ":") + std::string{inherited};
-    spec.environment = {{"PYTHONPATH", path}, {"PYTHONUNBUFFERED", "1"}};
-    spec.notify_fd = 3;
-    spec.label = opts_.worker_id;
+    auto spec = opts_.adapter->launch_spec(context());
     auto me = this->me();
     tp::process_observer obs;
     obs.on_started = [me](tp::process_result<tp::process_started> r) {
@@ -234,11 +213,12 @@ private:
 
   void on_line(int stream, std::string text) {
     auto s = static_cast<tp::output_stream>(stream);
-    if (s == tp::output_stream::notify_stream) {
-      if (text.rfind("READY ", 0) == 0 && state_ == state::waiting_ready)
-        connect();
+    if (state_ == state::waiting_ready && opts_.adapter->is_ready_line(s, text)) {
+      connect();
       return;
     }
+    if (s == tp::output_stream::notify_stream)
+      return;
     if (s == tp::output_stream::stderr_stream) {
       stderr_tail_.push_back(text);
       if (stderr_tail_.size() > stderr_tail_lines)
@@ -249,20 +229,14 @@ private:
 
   void connect() {
     state_ = state::health_check;
-    tp::worker_channel_options copts;
-    copts.address = "unix:" + opts_.socket_path;
-    auto ch = tp::worker_channel::connect(copts);
-    if (!ch) {
-      fail_startup("cannot create channel: " + tp::to_string(ch.error()));
+    auto c = opts_.adapter->connect(context());
+    if (!c) {
+      fail_startup(c.error().message());
       return;
     }
-    channel_ = std::move(*ch);
-    auto me = this->me();
-    channel_->ping(opts_.health_timeout, [me](tp::channel_result<wire::PingReply> r) {
-      if (r)
-        me.post(ping_done_atom::value, std::string{}, static_cast<int>(r->pid()));
-      else
-        me.post(ping_done_atom::value, tp::to_string(r.error()), 0);
+    conn_ = std::move(*c);
+    conn_->health_check(opts_.health_timeout, [me = me()](int pid, std::string why) {
+      me.post(ping_done_atom::value, std::move(why), pid);
     });
   }
 
@@ -270,22 +244,23 @@ private:
     if (state_ != state::health_check)
       return;
     if (!err.empty()) {
-      fail_startup("health ping failed: " + err);
+      fail_startup("health check failed: " + err);
       return;
     }
     if (pid != pid_) {
-      fail_startup(fmt::format("health ping answered by pid {}, expected {}", pid, pid_));
+      fail_startup(fmt::format("health check answered by pid {}, expected {}", pid, pid_));
       return;
     }
-    auto me = this->me();
-    tp::channel_callbacks cb;
-    cb.on_reply = [me](wire::Reply&& r) { me.post(chan_reply_atom::value, std::move(r)); };
-    cb.on_chunk = [me](wire::Chunk&& c) { me.post(chan_chunk_atom::value, std::move(c)); };
-    cb.on_closed = [me](tp::channel_result<tp::channel_ok> r) {
-      me.post(chan_closed_atom::value, r ? std::string{} : tp::to_string(r.error()));
+    connection_callbacks cb;
+    cb.on_outcome = [me = me()](uint64_t id, call_outcome o) {
+      me.post(conn_outcome_atom::value, id, std::move(o));
     };
-    if (auto opened = channel_->open(std::move(cb)); !opened) {
-      fail_startup("cannot open execute stream: " + tp::to_string(opened.error()));
+    cb.on_chunk = [me = me()](uint64_t id, nlohmann::json c) {
+      me.post(conn_chunk_atom::value, id, std::move(c));
+    };
+    cb.on_closed = [me = me()](std::string why) { me.post(chan_closed_atom::value, std::move(why)); };
+    if (auto err = conn_->open(std::move(cb))) {
+      fail_startup(err->message());
       return;
     }
     state_ = state::ready;
@@ -329,70 +304,37 @@ private:
     if (state_ != state::ready)
       return call_outcome::failed({state_ == state::stopping ? errc::shutting_down : errc::not_ready,
                                    fmt::format("worker {} is not ready", opts_.worker_id)});
-    auto now = std::chrono::steady_clock::now();
-    if (c.deadline <= now)
-      return call_outcome::failed({errc::timeout, "deadline passed before the call reached Python"});
-    wire::Request req;
-    req.set_id(c.id);
-    req.set_tool(c.tool);
-    if (auto enc = tp::encode_args(std::move(c.args), *req.mutable_args()); !enc)
-      return call_outcome::failed({errc::invalid_argument, tp::to_string(enc.error())});
-    req.set_session_id(c.session_id);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
-    req.set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(1, left)));
-    for (auto& [k, v] : c.metadata)
-      (*req.mutable_metadata())[k] = v;
-    if (auto sent = channel_->send(std::move(req)); !sent)
-      return call_outcome::failed({errc::worker_crashed, tp::to_string(sent.error())});
+    auto id = c.id;
+    auto sink = c.stream_sink;
+    if (auto err = conn_->execute(std::move(c)))
+      return call_outcome::failed(std::move(*err));
     auto rp = make_response_promise<call_outcome>();
-    pending_.emplace(c.id, pending_call{rp, c.stream_sink, {}});
+    pending_.emplace(id, pending_call{rp, std::move(sink), {}, false});
     return rp;
   }
 
-  void on_reply(wire::Reply r) {
-    auto it = pending_.find(r.id());
-    if (it == pending_.end())
-      return;
-    auto rp = it->second.promise;
-    pending_.erase(it);
-    if (r.has_error()) {
-      rp.deliver(call_outcome::failed(from_wire(r.error())));
-      return;
-    }
-    auto v = tp::from_value(std::move(*r.mutable_result()));
-    if (!v)
-      rp.deliver(call_outcome::failed({errc::internal, tp::to_string(v.error())}));
-    else
-      rp.deliver(call_outcome::ok(std::move(*v)));
-  }
-
-  void on_chunk(wire::Chunk c) {
-    auto it = pending_.find(c.id());
+  void on_chunk(uint64_t id, nlohmann::json chunk) {
+    auto it = pending_.find(id);
     if (it == pending_.end())
       return;
     auto& p = it->second;
-    if (c.has_data()) {
-      auto v = tp::from_value(std::move(*c.mutable_data()));
-      if (!v) {
-        p.promise.deliver(call_outcome::failed({errc::internal, tp::to_string(v.error())}));
-        pending_.erase(it);
-        (void) channel_->cancel({c.id()});
-        return;
-      }
-      if (p.sink)
-        send(p.sink, chunk_atom::value, c.id(), std::move(*v));
-      else
-        p.collected.push_back(std::move(*v));
-    }
-    if (!c.final())
-      return;
-    if (c.has_error())
-      p.promise.deliver(call_outcome::failed(from_wire(c.error())));
-    else if (p.sink)
-      p.promise.deliver(call_outcome::ok(nullptr));
+    p.streamed = true;
+    if (p.sink)
+      send(p.sink, chunk_atom::value, id, std::move(chunk));
     else
-      p.promise.deliver(call_outcome::ok(nlohmann::json(std::move(p.collected))));
+      p.collected.push_back(std::move(chunk));
+  }
+
+  void on_outcome(uint64_t id, call_outcome out) {
+    auto it = pending_.find(id);
+    if (it == pending_.end())
+      return;
+    auto p = std::move(it->second);
     pending_.erase(it);
+    // A stream called without a sink answers with the list of its chunks.
+    if (out.value && p.streamed && !p.sink)
+      out.value = nlohmann::json(std::move(p.collected));
+    p.promise.deliver(std::move(out));
   }
 
   void fail_pending(errc code, const std::string& why) {
@@ -446,8 +388,8 @@ private:
     state_ = state::stopping;
     exit_reason_ = std::move(reason);
     fail_pending(errc::shutting_down, fmt::format("worker {} is shutting down", opts_.worker_id));
-    if (channel_)
-      channel_->close();
+    if (conn_)
+      conn_->close();
     wind_down();
   }
 
@@ -476,7 +418,7 @@ private:
   }
 
   void finish_stop() {
-    channel_.reset();
+    conn_.reset();
     ::unlink(opts_.socket_path.c_str());
     quit(exit_reason_);
   }
@@ -490,7 +432,7 @@ private:
   bool stop_requested_ = false;
   bool brutal_ = false;
   caf::actor_clock::time_point created_;
-  std::unique_ptr<tp::worker_channel> channel_;
+  std::unique_ptr<worker_connection> conn_;
   std::unordered_map<uint64_t, pending_call> pending_;
   std::deque<std::string> stderr_tail_;
   caf::error exit_reason_;

@@ -26,6 +26,8 @@ class process_launcher;
 
 namespace snakepit {
 
+class worker_adapter;
+
 enum class log_level { debug, info, warning, error };
 
 const char* to_string(log_level l);
@@ -51,10 +53,11 @@ struct worker_options {
   /// thread at shutdown (never from a launcher callback that happens to drop
   /// the last reference to a worker).
   std::weak_ptr<transport::process_launcher> launcher;
+  std::shared_ptr<const worker_adapter> adapter;  // how to launch, connect, execute
   std::string python = "/usr/bin/python3";
-  std::string adapter;                          // MODULE[:CLASS]
+  std::string module;                           // what the adapter runs: MODULE[:CLASS]
   std::vector<std::string> python_path;         // prepended to PYTHONPATH
-  std::string socket_path;                      // unix socket the worker listens on
+  std::string socket_path;                      // the slot's private endpoint (socket)
   std::string run_id;
   std::chrono::milliseconds startup_timeout{15000};
   std::chrono::milliseconds health_timeout{5000};
