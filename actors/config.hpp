@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/pool_event.hpp"
 #include "actors/pool_types.hpp"
 #include "actors/worker.hpp"
 #include "supervision/restart_intensity.hpp"
@@ -28,6 +29,11 @@ struct config {
   /// workers' sockets; empty: $XDG_RUNTIME_DIR, else /tmp.
   std::string runtime_parent;
   std::string run_id;  // empty: a fresh random id per runtime
+  /// How the host reaches workers: Unix sockets in the private runtime
+  /// directory (default: no port races, no other user can connect), or TCP on
+  /// 127.0.0.1 with a port each worker lets the kernel choose.
+  enum class worker_transport { unix_socket, tcp_loopback };
+  worker_transport transport = worker_transport::unix_socket;
   /// How workers reach their processes; empty: the gRPC Python adapter
   /// (`adapter` above is then the Python module it serves).
   std::shared_ptr<const snakepit::worker_adapter> worker_adapter;
@@ -48,6 +54,7 @@ struct config {
   std::string scheduler_policy = "sharing";
 
   log_function log;  // empty: warnings and errors to stderr
+  pool_observer pool_events;  // optional: every pool event (queued, dispatched, done, ...)
   supervision::event_observer supervision_observer;  // optional: every supervision event
 };
 

@@ -121,7 +121,7 @@ public:
     spec.program = ctx.python;
     spec.arguments = {"-m",          "snakepit_bridge.server",
                       "--adapter",   ctx.module,
-                      "--listen",    "unix:" + ctx.endpoint,
+                      "--listen",    ctx.tcp ? "127.0.0.1:0" : "unix:" + ctx.endpoint,
                       "--run-id",    ctx.run_id,
                       "--worker-id", ctx.worker_id,
                       "--ready-fd",  std::to_string(ready_fd),
@@ -141,9 +141,19 @@ public:
     return stream == tp::output_stream::notify_stream && line.rfind("READY ", 0) == 0;
   }
 
-  result<std::unique_ptr<worker_connection>> connect(const worker_context& ctx) const override {
+  result<std::unique_ptr<worker_connection>> connect(const worker_context& ctx,
+                                                     const std::string& ready_line) const override {
+    // "READY <address> <pid>": with TCP the address carries the port the
+    // worker bound (port 0 lets the kernel choose, so there is no port race).
     tp::worker_channel_options copts;
     copts.address = "unix:" + ctx.endpoint;
+    if (ctx.tcp) {
+      auto first = ready_line.find(' ');
+      auto second = first == std::string::npos ? first : ready_line.find(' ', first + 1);
+      if (second == std::string::npos)
+        return snakepit::error{errc::startup_failed, "malformed ready line: " + ready_line};
+      copts.address = ready_line.substr(first + 1, second - first - 1);
+    }
     auto ch = tp::worker_channel::connect(copts);
     if (!ch)
       return snakepit::error{errc::startup_failed,

@@ -172,6 +172,7 @@ struct runtime::impl {
     w.module = cfg.adapter;
     w.python_path = cfg.python_path;
     w.socket_path = fmt::format("{}/w{}.sock", dir, i);
+    w.tcp = cfg.transport == config::worker_transport::tcp_loopback;
     w.run_id = run_id;
     w.startup_timeout = cfg.startup_timeout;
     w.stop_grace = cfg.shutdown_grace;
@@ -185,6 +186,7 @@ struct runtime::impl {
     popts.size = cfg.pool_size;
     popts.max_queue = cfg.max_queue;
     popts.default_affinity = cfg.affinity;
+    popts.observer = cfg.pool_events;
 
     sv::child_spec pool_spec;
     pool_spec.id = "pool";

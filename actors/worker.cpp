@@ -166,6 +166,7 @@ private:
     ctx.worker_id = opts_.worker_id;
     ctx.run_id = opts_.run_id;
     ctx.endpoint = opts_.socket_path;
+    ctx.tcp = opts_.tcp;
     ctx.python = opts_.python;
     ctx.module = opts_.module;
     ctx.python_path = opts_.python_path;
@@ -214,7 +215,7 @@ private:
   void on_line(int stream, std::string text) {
     auto s = static_cast<tp::output_stream>(stream);
     if (state_ == state::waiting_ready && opts_.adapter->is_ready_line(s, text)) {
-      connect();
+      connect(text);
       return;
     }
     if (s == tp::output_stream::notify_stream)
@@ -227,9 +228,9 @@ private:
     log(log_level::info, fmt::format("{}: {}", tp::to_string(s), text));
   }
 
-  void connect() {
+  void connect(const std::string& ready_line) {
     state_ = state::health_check;
-    auto c = opts_.adapter->connect(context());
+    auto c = opts_.adapter->connect(context(), ready_line);
     if (!c) {
       fail_startup(c.error().message());
       return;

@@ -58,6 +58,7 @@ struct worker_options {
   std::string module;                           // what the adapter runs: MODULE[:CLASS]
   std::vector<std::string> python_path;         // prepended to PYTHONPATH
   std::string socket_path;                      // the slot's private endpoint (socket)
+  bool tcp = false;                             // loopback TCP instead of the socket
   std::string run_id;
   std::chrono::milliseconds startup_timeout{15000};
   std::chrono::milliseconds health_timeout{5000};

@@ -30,6 +30,7 @@ struct worker_context {
   std::string worker_id;                 // the slot id, e.g. "worker-1"
   std::string run_id;                    // must appear on the process's command line
   std::string endpoint;                  // a private path for this slot (e.g. a socket)
+  bool tcp = false;                      // listen on loopback TCP instead of `endpoint`
   std::string python;                    // interpreter (for Python adapters)
   std::string module;                    // what to run (config.adapter)
   std::vector<std::string> python_path;  // for Python adapters
@@ -70,8 +71,10 @@ public:
   virtual transport::process_spec launch_spec(const worker_context& ctx) const = 0;
   /// Whether this output line says the process now accepts calls.
   virtual bool is_ready_line(transport::output_stream stream, const std::string& line) const = 0;
-  /// Connects to a ready process.
-  virtual result<std::unique_ptr<worker_connection>> connect(const worker_context& ctx) const = 0;
+  /// Connects to a ready process; `ready_line` is the line that said so
+  /// (it may carry the address, e.g. a TCP port chosen by the process).
+  virtual result<std::unique_ptr<worker_connection>>
+  connect(const worker_context& ctx, const std::string& ready_line) const = 0;
 };
 
 } // namespace snakepit

@@ -1,4 +1,5 @@
 // Calls through the whole stack: runtime → pool → worker → gRPC → Python.
+#include <mutex>
 #include <set>
 
 #include "integration/runtime_fixture.hpp"
@@ -129,4 +130,33 @@ TEST_CASE("a_stream_whose_consumer_stops_early_ends_cleanly") {
   CHECK(seen == 3);
   CHECK(std::chrono::steady_clock::now() - t0 < 3000ms);  // not all 1000 × 5 ms
   CHECK(rt->execute("ping"));  // the worker is free again
+}
+
+TEST_CASE("workers_can_be_reached_over_loopback_tcp") {
+  auto cfg = test_config(2);
+  cfg.transport = snakepit::config::worker_transport::tcp_loopback;
+  ready_runtime rt{cfg};
+  auto r = rt->execute("echo", {{"over", "tcp"}});
+  REQUIRE_MESSAGE(bool(r), why(r));
+  CHECK(r->at("over") == "tcp");
+}
+
+TEST_CASE("pool_events_reach_the_hosts_observer") {
+  auto cfg = test_config(1);
+  auto events = std::make_shared<std::vector<snakepit::pool_event>>();
+  auto mx = std::make_shared<std::mutex>();
+  cfg.pool_events = [events, mx](const snakepit::pool_event& ev) {
+    std::lock_guard<std::mutex> guard{*mx};
+    events->push_back(ev);
+  };
+  ready_runtime rt{cfg};
+  REQUIRE(rt->execute("ping"));
+  std::lock_guard<std::mutex> guard{*mx};
+  int ready = 0, done = 0;
+  for (auto& ev : *events) {
+    ready += ev.kind == snakepit::pool_event_kind::worker_ready;
+    done += ev.kind == snakepit::pool_event_kind::call_done;
+  }
+  CHECK(ready == 1);
+  CHECK(done == 1);
 }

@@ -81,7 +81,7 @@ public:
   }
 
   snakepit::result<std::unique_ptr<snakepit::worker_connection>>
-  connect(const snakepit::worker_context& ctx) const override {
+  connect(const snakepit::worker_context& ctx, const std::string&) const override {
     return std::unique_ptr<snakepit::worker_connection>(
       std::make_unique<calculator_connection>(ctx));
   }
