@@ -91,8 +91,11 @@ def test_sigterm_with_an_open_channel_finishes_the_running_request(start_worker)
     worker = start_worker()
     channel = ChannelClient(worker.stub)
     try:
-        channel.send([make_request(1, "sleep_ms", {"ms": 1000}), make_request(2, "ping")])
-        time.sleep(0.1)
+        # The running call must still be running when the signal handler
+        # runs; on a loaded machine Python's main thread may take a while to
+        # get to it, hence a call well longer than the pause before SIGTERM.
+        channel.send([make_request(1, "sleep_ms", {"ms": 1500}), make_request(2, "ping")])
+        time.sleep(0.3)
         started = time.monotonic()
         worker.process.send_signal(signal.SIGTERM)
         _, replies, _ = channel.collect([1, 2])
