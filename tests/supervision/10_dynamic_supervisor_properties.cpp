@@ -16,9 +16,11 @@
 
 #include "harness.hpp"
 #include "supervision/dynamic_supervisor.hpp"
+#include "property_support.hpp"
 #include "supervisor_model.hpp"
 
 using namespace snakepit::test;
+using namespace snakepit::test::properties;
 
 namespace {
 
@@ -37,82 +39,6 @@ const char* to_string(action a) {
     case action::sup_kill: return "sup_kill";
   }
   return "?";
-}
-
-sv::restart_type to_sv(model::restart r) {
-  switch (r) {
-    case model::restart::permanent: return sv::restart_type::permanent;
-    case model::restart::transient: return sv::restart_type::transient;
-    case model::restart::temporary: return sv::restart_type::temporary;
-  }
-  return sv::restart_type::permanent;
-}
-
-model::restart from_sv(sv::restart_type r) {
-  switch (r) {
-    case sv::restart_type::permanent: return model::restart::permanent;
-    case sv::restart_type::transient: return model::restart::transient;
-    case sv::restart_type::temporary: return model::restart::temporary;
-  }
-  return model::restart::permanent;
-}
-
-how to_how(model::exit_how h) {
-  switch (h) {
-    case model::exit_how::normal: return how::normal;
-    case model::exit_how::shutdown: return how::shutdown;
-    case model::exit_how::abnormal: return how::abnormal;
-    case model::exit_how::kill: return how::kill;
-  }
-  return how::normal;
-}
-
-/// One child ending: which running child (modulo their count, picked
-/// without replacement) and how.
-struct exit_pick {
-  unsigned index = 0;
-  model::exit_how how = model::exit_how::normal;
-};
-
-/// Mostly one child ends, sometimes two or three at once (all dead before
-/// the supervisor sees the first exit).
-rc::Gen<std::vector<exit_pick>> gen_exits() {
-  auto pick = gen::apply([](unsigned index, model::exit_how h) { return exit_pick{index, h}; },
-                         gen::inRange(0u, 100u),
-                         gen::element(model::exit_how::normal, model::exit_how::shutdown,
-                                      model::exit_how::abnormal, model::exit_how::kill));
-  return gen::mapcat(gen::weightedElement<std::size_t>({{6, 1}, {2, 2}, {1, 3}}),
-                     [pick](std::size_t n) {
-                       return gen::container<std::vector<exit_pick>>(n, pick);
-                     });
-}
-
-/// Tells the picked running children of `m` to end, all before any runs on;
-/// then runs everything that follows and updates the model.
-void exit_together(test_system& t, life_log& log, model::model_base& m,
-                   const std::vector<exit_pick>& exits) {
-  auto running = m.running_indices();
-  std::vector<std::pair<std::size_t, model::exit_how>> picked;
-  for (auto& e : exits) {
-    if (running.empty())
-      break;
-    auto at = running.begin() + static_cast<std::ptrdiff_t>(e.index % running.size());
-    picked.emplace_back(*at, e.how);
-    running.erase(at);
-  }
-  if (picked.empty())
-    return;
-  for (auto& [index, h] : picked) {
-    auto& id = m.children[index].id;
-    RC_LOG() << "  " << id << " exits " << model::to_string(h) << "\n";
-    auto child = log.latest.at(id);
-    if (h == model::exit_how::kill)
-      caf::anon_send_exit(child, caf::exit_reason::kill);
-    else
-      caf::anon_send(child, exit_with_atom::value, static_cast<int>(to_how(h)));
-  }
-  t.run();
-  m.children_exit(picked);
 }
 
 /// One random step: move the clock, then act.
@@ -159,19 +85,6 @@ rc::Gen<step> gen_step() {
     gen::weightedElement<int>({{4, 0}, {3, 1}, {1, 2}, {2, 3}}), gen::inRange(0u, 100000u));
 }
 
-/// life_log::latest holds strong handles to the children and each child
-/// holds the log: a reference cycle that keeps every case's last children
-/// (about 3 kB a case) after its actor system is gone. Declared after the
-/// test_system, this breaks the cycle when a case ends, passed or failed.
-struct forget_children_at_end {
-  std::shared_ptr<life_log> log;
-  ~forget_children_at_end() { log->latest.clear(); }
-};
-
-caf::error expected_reason(model::end_reason r) {
-  return r == model::end_reason::killed ? caf::error{caf::exit_reason::kill}
-                                        : caf::error{caf::exit_reason::user_shutdown};
-}
 
 /// The real dynamic supervisor and the model agree (RC_ASSERTs otherwise).
 void agree(test_system& t, const caf::actor& sup, const test_system::watch& w, const life_log& log,
@@ -219,7 +132,6 @@ TEST_CASE("dynamic_supervisor_agrees_with_the_model_under_random_starts_terminat
                                       max_restarts, period};
     test_system t;
     auto log = std::make_shared<life_log>();
-    forget_children_at_end forget{log};
     sv::dynamic_supervisor_flags flags;
     flags.max_children = max_children ? *max_children : sv::unlimited_children;
     flags.intensity = {max_restarts, std::chrono::milliseconds{period}};
