@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS  ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build demo test install clean
+.PHONY: deps configure build demo test bench install clean
 
 deps:
 	@bash cmake/debian-deps.sh
@@ -23,6 +23,9 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+bench: build
+	$(BUILD)/bench/snakepit-bench $(BENCH_ARGS)
 
 install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))

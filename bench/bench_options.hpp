@@ -1,0 +1,28 @@
+#pragma once
+// bench/bench_options.hpp — what every figure needs to know: how long to
+// measure, which Python and adapter to start, where to put sockets.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace snakepit::bench {
+
+class private_dir;
+
+struct bench_options {
+  bool quick = false;    // fewer repetitions and shorter windows (smoke runs)
+  bool verbose = false;  // pass the runtime's warnings through to stderr
+  std::string python;
+  std::vector<std::string> python_path;  // snakepit_bridge and its stubs
+  std::string adapter = "snakepit_bridge.adapters.showcase";
+  const private_dir* dir = nullptr;
+
+  /// `full` normally, `quick` with --quick.
+  template <class T>
+  T pick(T full, T quick_value) const {
+    return quick ? quick_value : full;
+  }
+};
+
+} // namespace snakepit::bench

@@ -1,0 +1,78 @@
+// Figure 3: throughput with 2 workers and 1, 2, 4, 8 caller threads, each
+// calling echo(x: 16 bytes) in a loop for a fixed window. Raw: the same
+// number of client threads spread over 2 raw servers (thread i → server
+// i % 2, one gRPC channel per server shared by its threads), each thread with
+// its own lock-step Channel stream; and, as a note, with sync unary Execute.
+
+#include <fmt/format.h>
+
+#include "bench/caller_threads.hpp"
+#include "bench/cpu_usage.hpp"
+#include "bench/figures.hpp"
+#include "bench/interrupt.hpp"
+#include "bench/raw_client.hpp"
+#include "bench/raw_server.hpp"
+#include "bench/runtime_setup.hpp"
+
+namespace snakepit::bench {
+
+void figure_throughput(const bench_options& opts, report& out) {
+  const auto window = std::chrono::milliseconds(opts.pick(2000, 400));
+  auto servers = start_ready_servers(opts, "tp", 2, std::chrono::seconds(30));
+  std::vector<raw_connection> conns;
+  for (auto& s : servers)
+    conns.push_back(raw_connection::connect(s.address(), std::chrono::seconds(10)));
+  auto rt = start_runtime(make_config(opts, 2));
+  const auto request = echo_request();
+
+  auto ours = [&](int) -> std::function<void()> {
+    return [&] { expect_ok(rt->execute("echo", {{"x", echo_payload}}), "echo"); };
+  };
+  auto raw_bidi = [&](int i) -> std::function<void()> {
+    auto client = std::make_shared<raw_stream_client>(conns[static_cast<std::size_t>(i % 2)]);
+    return [client, &request] { client->call(request); };
+  };
+  auto raw_unary = [&](int i) -> std::function<void()> {
+    auto client = std::make_shared<raw_unary_client>(conns[static_cast<std::size_t>(i % 2)]);
+    return [client, &request] { client->call(request); };
+  };
+
+  // Warm-up: both sides, every worker.
+  calls_per_second(2, std::chrono::milliseconds(200), ours);
+  calls_per_second(2, std::chrono::milliseconds(200), raw_bidi);
+
+  std::vector<pid_t> ours_pids, raw_pids;
+  for (auto& w : rt->list_workers())
+    ours_pids.push_back(w.os_pid);
+  for (auto& s : servers)
+    raw_pids.push_back(s.pid());
+
+  for (int threads : {1, 2, 4, 8}) {
+    check_interrupted();
+    cpu_meter ours_cpu{ours_pids};
+    auto o = calls_per_second(threads, window, ours);
+    auto ours_used = ours_cpu.per_call(static_cast<double>(o.calls));
+    cpu_meter raw_cpu{raw_pids};
+    auto b = calls_per_second(threads, window, raw_bidi);
+    auto raw_used = raw_cpu.per_call(static_cast<double>(b.calls));
+    auto u = calls_per_second(threads, window, raw_unary);
+    row r;
+    r.figure = "throughput";
+    r.name = fmt::format("throughput, 2 workers, {} caller{}", threads, threads == 1 ? "" : "s");
+    r.unit = "calls/s";
+    r.ours = o.per_second;
+    r.raw = b.per_second;
+    r.raw_label = "raw bidi lock-step per thread";
+    r.cmp = comparison::ratio_pct;
+    r.target = 90;
+    r.note = fmt::format("raw unary {:.0f} calls/s; CPU/call host {:.0f} us (raw {:.0f}), "
+                         "workers {:.0f} us (raw {:.0f})",
+                         u.per_second, ours_used.host, raw_used.host, ours_used.workers,
+                         raw_used.workers);
+    if (threads == 1)
+      r.note += fmt::format("; {:.1f} s each", static_cast<double>(window.count()) / 1000.0);
+    out.add(std::move(r));
+  }
+}
+
+} // namespace snakepit::bench
