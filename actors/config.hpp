@@ -29,6 +29,16 @@ struct config {
   /// workers' sockets; empty: $XDG_RUNTIME_DIR, else /tmp.
   std::string runtime_parent;
   std::string run_id;  // empty: a fresh random id per runtime
+  /// The durable process registry lives in <data_dir>/<instance>.sqlite.
+  /// data_dir empty: $XDG_STATE_HOME/snakepit, else ~/.local/state/snakepit,
+  /// else /tmp/snakepit-<uid>. instance empty: $SNAKEPIT_INSTANCE, else
+  /// "default". Two hosts (or test runs) with different instances never
+  /// touch each other's processes.
+  std::string data_dir;
+  std::string instance;
+  /// At start-up, kill the processes earlier runs of this instance left
+  /// behind (only those whose command line still carries that run's id).
+  bool boot_sweep = true;
   /// How the host reaches workers: Unix sockets in the private runtime
   /// directory (default: no port races, no other user can connect), or TCP on
   /// 127.0.0.1 with a port each worker lets the kernel choose.

@@ -82,6 +82,39 @@ bool natural_less(const std::string& a, const std::string& b) {
   return a < b;
 }
 
+/// A rough wire size of a JSON value: string and binary payloads count their
+/// length, keys theirs, everything else a few bytes. Only queued calls are
+/// measured (the idle path never walks its arguments).
+std::size_t estimate_bytes(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::string:
+      return j.get_ref<const std::string&>().size() + 2;
+    case nlohmann::json::value_t::binary:
+      return j.get_binary().size() + 2;
+    case nlohmann::json::value_t::object: {
+      std::size_t n = 2;
+      for (auto it = j.begin(); it != j.end(); ++it)
+        n += it.key().size() + 2 + estimate_bytes(it.value());
+      return n;
+    }
+    case nlohmann::json::value_t::array: {
+      std::size_t n = 2;
+      for (auto& v : j)
+        n += estimate_bytes(v);
+      return n;
+    }
+    default:
+      return 8;
+  }
+}
+
+std::size_t estimate_bytes(const detail::call& c) {
+  std::size_t n = 16 + c.tool.size() + c.session_id.size() + estimate_bytes(c.args);
+  for (auto& [k, v] : c.metadata)
+    n += k.size() + v.size() + 4;
+  return n;
+}
+
 template <class T>
 struct is_optional : std::false_type {};
 template <class T>
@@ -170,15 +203,18 @@ private:
     std::optional<std::list<uint64_t>::iterator> queued; // position in queue_
     caf::actor_id worker = 0;                            // set once dispatched
     std::string slot;                                    // the worker's slot
+    std::size_t bytes = 0;  // rough size, set only while queued (batch byte bound)
     bool answered = false;
   };
 
   /// A registered worker actor (the current one of its slot, or a retired one
-  /// still finishing its call after its slot said hello with a new actor).
+  /// still finishing its calls after its slot said hello with a new actor).
   struct worker_entry {
     std::string slot;
     caf::actor handle;
-    std::optional<uint64_t> ticket;  // the call it runs, answered or not
+    std::vector<uint64_t> tickets;  // the calls it holds, answered or not; busy if any
+
+    bool busy() const { return !tickets.empty(); }
   };
 
   struct slot_record {
@@ -328,7 +364,7 @@ private:
     if (auto pinned = pinned_slot(p); pinned) {
       auto& s = slots_[*pinned];
       auto w = s.current != 0 ? workers_.find(s.current) : workers_.end();
-      bool idle = w != workers_.end() && !w->second.ticket;
+      bool idle = w != workers_.end() && !w->second.busy();
       if (idle) {
         target = s.current;
       } else {
@@ -369,6 +405,8 @@ private:
       return rp;
     }
     auto& stored = calls_.emplace(ticket, std::move(p)).first->second;
+    if (opts_.max_batch > 1)
+      stored.bytes = estimate_bytes(*stored.body);
     stored.queued = queue_.insert(queue_.end(), ticket);
     deadlines_.emplace(stored.deadline, ticket);
     arm_deadline_timer();
@@ -403,7 +441,7 @@ private:
     p.worker = wid;
     p.slot = w.slot;
     p.dispatched_at = now();
-    w.ticket = p.ticket;
+    w.tickets.push_back(p.ticket);
     if (!p.session.empty())
       sessions_[p.session] = w.slot;
     pool_event ev;
@@ -457,12 +495,19 @@ private:
     maybe_finish_shutdown();
   }
 
-  /// The worker finished `ticket`: it is free for the next call.
+  /// The worker finished `ticket`; with none left it is free for the next
+  /// call (or batch).
   void release(caf::actor_id wid, uint64_t ticket) {
     auto it = workers_.find(wid);
-    if (it == workers_.end() || it->second.ticket != ticket)
+    if (it == workers_.end())
       return;
-    it->second.ticket.reset();
+    auto& held = it->second.tickets;
+    auto pos = std::find(held.begin(), held.end(), ticket);
+    if (pos == held.end())
+      return;
+    held.erase(pos);
+    if (!held.empty())
+      return; // still busy with the rest of its batch
     if (is_current(wid, it->second)) {
       became_idle(wid);
     } else {
@@ -472,19 +517,42 @@ private:
     }
   }
 
-  /// Hands the worker the oldest queued call it may serve, or marks it idle.
+  /// Hands the worker the oldest queued calls it may serve — up to
+  /// max_batch of them and max_batch_bytes (estimated; the first call goes
+  /// whatever its size), in FIFO order, each as its own request — or marks
+  /// it idle. The requests reach the worker back to back, so its channel
+  /// packs them into one frame.
   void became_idle(caf::actor_id wid) {
     auto& w = workers_.at(wid);
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    std::size_t taken = 0;
+    std::size_t bytes = 0;
+    for (auto it = queue_.begin(); it != queue_.end() && taken < opts_.max_batch;) {
       auto& p = calls_.at(*it);
-      if (may_serve(p, w.slot)) {
-        queue_.erase(it);
-        p.queued.reset();
-        dispatch(p, wid);
-        return;
+      if (!may_serve(p, w.slot)) {
+        ++it;
+        continue;
       }
+      if (taken > 0 && bytes + p.bytes > opts_.max_batch_bytes)
+        break; // FIFO: no smaller call overtakes the one that does not fit
+      bytes += p.bytes;
+      it = queue_.erase(it);
+      p.queued.reset();
+      dispatch(p, wid);
+      ++taken;
     }
-    idle_.push_back(wid);
+    if (taken == 0) {
+      idle_.push_back(wid);
+      return;
+    }
+    if (taken > 1) {
+      ++stats_.batches;
+      stats_.batched_calls += taken;
+      pool_event ev;
+      ev.kind = pool_event_kind::batch_dispatched;
+      ev.worker_id = w.slot;
+      ev.detail = fmt::format("calls={} bytes~{}", taken, bytes);
+      emit(ev);
+    }
   }
 
   // --- deadlines --------------------------------------------------------------
@@ -566,7 +634,7 @@ private:
     s.os_pid = hello.os_pid;
     s.startup_error.reset();
     monitor(hello.worker);
-    workers_.emplace(wid, worker_entry{hello.worker_id, hello.worker, std::nullopt});
+    workers_.emplace(wid, worker_entry{hello.worker_id, hello.worker, {}});
     pool_event ev;
     ev.kind = pool_event_kind::worker_ready;
     ev.worker_id = hello.worker_id;
@@ -587,11 +655,11 @@ private:
     auto it = workers_.find(old);
     if (it == workers_.end())
       return;
-    if (!it->second.ticket) {
+    if (!it->second.busy()) {
       demonitor(it->second.handle);
       workers_.erase(it);
     }
-    // else: it finishes (or fails) its call first; release() forgets it.
+    // else: it finishes (or fails) its calls first; release() forgets it.
   }
 
   void on_down(caf::down_msg& dm) {
@@ -613,8 +681,10 @@ private:
     ev.worker_id = w.slot;
     ev.detail = supervision::describe(dm.reason);
     emit(ev);
-    if (w.ticket) {
-      if (auto c = calls_.find(*w.ticket); c != calls_.end()) {
+    // Every call it still held fails, each on its own (calls a gone request
+    // already failed, or answered by their deadline, are skipped or silent).
+    for (auto ticket : w.tickets) {
+      if (auto c = calls_.find(ticket); c != calls_.end()) {
         fail(c->second, errc::worker_crashed,
              fmt::format("worker {} died during call {}: {}", w.slot, c->second.call_id,
                          ev.detail));
@@ -708,7 +778,7 @@ private:
       if (slot.current == 0)
         continue;
       ++s.workers;
-      if (auto w = workers_.find(slot.current); w != workers_.end() && w->second.ticket)
+      if (auto w = workers_.find(slot.current); w != workers_.end() && w->second.busy())
         ++s.busy;
     }
     s.available = s.workers - s.busy;
@@ -728,7 +798,7 @@ private:
       info.state = worker_state::starting; // slot without a worker: (re)starting
       if (slot.current != 0) {
         auto w = workers_.find(slot.current);
-        info.state = w != workers_.end() && w->second.ticket ? worker_state::busy
+        info.state = w != workers_.end() && w->second.busy() ? worker_state::busy
                                                              : worker_state::ready;
       }
       out.push_back(std::move(info));
@@ -777,6 +847,11 @@ caf::expected<caf::actor> spawn_pool(caf::actor_system& sys, pool_options option
     return to_caf_error(snakepit::error{errc::invalid_argument, "pool size must be > 0"});
   if (options.max_queue == 0)
     return to_caf_error(snakepit::error{errc::invalid_argument, "pool max_queue must be > 0"});
+  if (options.max_batch == 0)
+    return to_caf_error(snakepit::error{errc::invalid_argument, "pool max_batch must be > 0"});
+  if (options.max_batch_bytes == 0)
+    return to_caf_error(
+      snakepit::error{errc::invalid_argument, "pool max_batch_bytes must be > 0"});
   return sys.spawn<pool_actor>(std::move(options));
 }
 

@@ -19,15 +19,24 @@
 //                                          ("worker-2" before "worker-10")
 //
 // Calls:
-//  * an idle worker takes a new call at once; otherwise the call waits in a
-//    FIFO queue (at most max_queue, beyond → queue_full at once); a worker that
-//    becomes idle takes the oldest queued call it may serve.
+//  * an idle worker takes a new call at once, alone (no added latency);
+//    otherwise the call waits in a FIFO queue (at most max_queue, beyond →
+//    queue_full at once).
+//  * adaptive batching: a worker that becomes idle (its last outstanding call
+//    answered, or it just said hello) takes the oldest queued calls it may
+//    serve, up to max_batch calls and max_batch_bytes (a rough size: string
+//    and binary payloads, keys, a few bytes per other value; the first call
+//    goes whatever its size), in FIFO order. Each is its own execute request
+//    (own outcome, deadline, cancel, errors); they reach the worker back to
+//    back, so its channel sends them in one frame. A worker holding any call
+//    is busy and takes nothing more until all of them are answered.
+//    max_batch = 1: one call per worker at a time.
 //  * the deadline (call.deadline, absolute, on the actor system's clock) covers
 //    queue and run time. Queued past it → timeout, removed. Running past it →
 //    timeout to the caller and (cancel_call_atom, id) to the worker, which
 //    stays busy until its outcome for that call arrives or it dies.
-//  * a worker that goes down fails its call with worker_crashed (unless it
-//    answered first).
+//  * a worker that goes down fails each call it still holds with
+//    worker_crashed (those it answered first keep their answer).
 //  * session affinity (call.session_id non-empty): the session sticks to the
 //    worker *slot* that last took one of its calls, see affinity_mode.
 //
@@ -52,14 +61,21 @@ namespace snakepit {
 struct pool_options {
   std::size_t size = 0;          // workers expected: await_ready waits for this many
   std::size_t max_queue = 1000;  // calls that may wait for a worker
+  /// At most this many queued calls go to a freed worker at once (> 0; 1: one
+  /// call per worker at a time).
+  std::size_t max_batch = 16;
+  /// ...and at most about this many bytes of them (> 0; estimated, see above;
+  /// the Python worker batches its replies up to the same 1 MiB).
+  std::size_t max_batch_bytes = std::size_t{1} << 20;
   /// Used when a pool_call carries no affinity of its own (needs
   /// pool_call::affinity to become optional; until then the facade resolves it).
   affinity_mode default_affinity = affinity_mode::hint;
   pool_observer observer;        // telemetry hook, called on the pool's thread
 };
 
-/// Validates the options (size > 0, max_queue > 0; else a caf::error carrying
-/// errc::invalid_argument, see from_caf_error), then spawns the pool.
+/// Validates the options (size, max_queue, max_batch and max_batch_bytes > 0;
+/// else a caf::error carrying errc::invalid_argument, see from_caf_error), then
+/// spawns the pool.
 caf::expected<caf::actor> spawn_pool(caf::actor_system& sys, pool_options options);
 
 } // namespace snakepit

@@ -14,6 +14,7 @@ const char* to_string(pool_event_kind k) {
     case pool_event_kind::call_done: return "call_done";
     case pool_event_kind::call_failed: return "call_failed";
     case pool_event_kind::queue_timeout: return "queue_timeout";
+    case pool_event_kind::batch_dispatched: return "batch_dispatched";
   }
   return "?";
 }

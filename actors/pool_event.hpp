@@ -21,6 +21,8 @@ enum class pool_event_kind {
   call_done,        // answered with a value (queue_time, run_time)
   call_failed,      // answered with an error, except queue timeouts (error says which)
   queue_timeout,    // the call's deadline passed while it waited in the queue
+  batch_dispatched, // a freed worker took several queued calls at once (after their
+                    // call_dispatched events; detail: "calls=N bytes~B")
 };
 
 const char* to_string(pool_event_kind k);

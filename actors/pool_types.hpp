@@ -48,6 +48,8 @@ struct pool_stats {
   uint64_t errors = 0;         // calls answered with an error
   uint64_t queue_timeouts = 0; // calls that timed out before reaching a worker
   uint64_t worker_crashes = 0; // workers that died
+  uint64_t batches = 0;        // times a freed worker took several queued calls at once
+  uint64_t batched_calls = 0;  // calls dispatched in those batches
 };
 
 } // namespace snakepit

@@ -1,5 +1,6 @@
 #include "actors/runtime.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,7 +26,10 @@
 #include "supervision/starter.hpp"
 #include "supervision/supervision_error.hpp"
 #include "supervision/supervisor.hpp"
+#include "transport/boot_sweep.hpp"
 #include "transport/process_launcher.hpp"
+#include "transport/process_registry.hpp"
+#include "transport/process_registry_proc.hpp"
 
 namespace snakepit {
 
@@ -74,6 +78,38 @@ private:
   caf::actor pool_;
 };
 
+std::string default_data_dir() {
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
+    return std::string{x} + "/snakepit";
+  if (const char* h = std::getenv("HOME"); h && *h)
+    return std::string{h} + "/.local/state/snakepit";
+  return fmt::format("/tmp/snakepit-{}", ::getuid());
+}
+
+std::string instance_of(const config& c) {
+  if (!c.instance.empty())
+    return c.instance;
+  if (const char* e = std::getenv("SNAKEPIT_INSTANCE"); e && *e)
+    return e;
+  return "default";
+}
+
+std::string registry_path(const config& c) {
+  auto dir = c.data_dir.empty() ? default_data_dir() : c.data_dir;
+  return dir + "/" + instance_of(c) + ".sqlite";
+}
+
+runtime::sweep_report to_report(const transport::sweep_result& r) {
+  runtime::sweep_report out;
+  out.ran = true;
+  out.found = r.found;
+  out.killed = r.killed;
+  out.survived = r.survived;
+  out.already_gone = r.already_gone;
+  out.skipped_pid_reused = r.skipped_pid_reused;
+  return out;
+}
+
 caf::actor_system_config& configure(caf::actor_system_config& cfg, const config& c) {
   if (c.scheduler_policy == "stealing")
     cfg.set("scheduler.policy", caf::atom("stealing"));
@@ -90,6 +126,10 @@ struct runtime::impl {
   config cfg;
   std::string run_id;
   std::string dir;
+  // Declared before the actor system: outlives every actor that records into it.
+  std::shared_ptr<transport::process_registry> registry;
+  runtime::sweep_report sweep;
+  runtime::cleanup_report cleanup;
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<transport::process_launcher> launcher;
@@ -121,7 +161,72 @@ struct runtime::impl {
       return;
     }
     launcher = std::shared_ptr<transport::process_launcher>(std::move(*l));
+    if (auto err = open_registry()) {
+      fatal = std::move(*err);
+      return;
+    }
     start_tree();
+  }
+
+  // The durable record of our processes, and the boot sweep of what earlier
+  // runs of this instance left behind, before any worker starts.
+  std::optional<snakepit::error> open_registry() {
+    transport::registry_options ro;
+    ro.on_warning = [log = cfg.log](const std::string& w) {
+      log(log_level::warning, "process registry: " + w);
+    };
+    auto path = registry_path(cfg);
+    auto reg = transport::process_registry::open(path, ro);
+    if (!reg) {
+      auto msg = fmt::format("cannot open the process registry {}: {}", path,
+                             transport::to_string(reg.error()));
+      if (!cfg.data_dir.empty())  // asked for explicitly: a configuration error
+        return snakepit::error{errc::invalid_argument, msg};
+      cfg.log(log_level::warning, msg + " (running without it)");
+      return std::nullopt;
+    }
+    registry = std::shared_ptr<transport::process_registry>(std::move(*reg));
+    if (auto r = registry->begin_run(run_id, instance_of(cfg), ::getpid()); !r)
+      cfg.log(log_level::warning, "process registry: " + transport::to_string(r.error()));
+    if (cfg.boot_sweep) {
+      transport::sweep_options so;
+      so.grace = cfg.shutdown_grace;
+      so.on_event = [log = cfg.log](const std::string& line) {
+        log(log_level::warning, "boot sweep: " + line);
+      };
+      if (auto r = transport::boot_sweep(*registry, run_id, so)) {
+        sweep = to_report(*r);
+        if (r->found > 0)
+          cfg.log(log_level::warning,
+                  fmt::format("boot sweep: {} processes of earlier runs found, {} killed",
+                              r->found, r->killed));
+      } else {
+        cfg.log(log_level::warning, "boot sweep: " + transport::to_string(r.error()));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // application_cleanup: after the tree stopped, nothing of this run should
+  // be left. Anything found is a supervision bug: say so, kill it, count it.
+  void clean_up_after_tree() {
+    cleanup.ran = true;
+    for (auto pid : transport::live_pids_with_run_id(run_id)) {
+      ++cleanup.orphans_found;
+      cfg.log(log_level::error,
+              fmt::format("application cleanup: process {} of run {} outlived its worker "
+                          "(a supervision bug); killing it",
+                          pid, run_id));
+      // Ours lead their own group: take the group (grandchildren) with it.
+      if (::kill(-pid, SIGKILL) == 0 || ::kill(pid, SIGKILL) == 0)
+        ++cleanup.orphans_killed;
+      else if (errno == ESRCH)
+        ++cleanup.orphans_killed;  // gone meanwhile: nothing left to kill
+    }
+    if (registry) {
+      (void) registry->end_run(run_id);
+      (void) registry->prune();
+    }
   }
 
   std::optional<snakepit::error> validate() const {
@@ -167,6 +272,7 @@ struct runtime::impl {
     w.worker_id = fmt::format("worker-{}", i);
     w.pool = [ref = pool] { return ref->get(); };
     w.launcher = launcher;
+    w.registry = registry;
     w.adapter = cfg.worker_adapter ? cfg.worker_adapter : make_grpc_python_adapter();
     w.python = cfg.python;
     w.module = cfg.adapter;
@@ -392,6 +498,8 @@ struct runtime::impl {
       stopped = true;
     }
     stop_tree();
+    if (!fatal || launcher)
+      clean_up_after_tree();
     // The launcher kills and reaps anything still running, then joins its threads.
     launcher.reset();
     if (!dir.empty()) {
@@ -444,6 +552,30 @@ const std::string& runtime::run_id() const {
 
 const std::string& runtime::runtime_dir() const {
   return impl_->dir;
+}
+
+const runtime::sweep_report& runtime::boot_sweep() const {
+  return impl_->sweep;
+}
+
+const runtime::cleanup_report& runtime::last_cleanup() const {
+  return impl_->cleanup;
+}
+
+result<runtime::sweep_report> runtime::cleanup(const config& cfg) {
+  auto path = registry_path(cfg);
+  auto reg = transport::process_registry::open(path);
+  if (!reg)
+    return snakepit::error{errc::invalid_argument,
+                           fmt::format("cannot open the process registry {}: {}", path,
+                                       transport::to_string(reg.error()))};
+  transport::sweep_options so;
+  so.grace = cfg.shutdown_grace;
+  // A run id no run has: every earlier run of the instance is swept.
+  auto r = transport::boot_sweep(**reg, "cleanup-" + random_run_id(), so);
+  if (!r)
+    return snakepit::error{errc::internal, transport::to_string(r.error())};
+  return to_report(*r);
 }
 
 } // namespace snakepit

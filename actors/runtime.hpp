@@ -6,6 +6,7 @@
 // at once.
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -62,6 +63,31 @@ public:
   void shutdown();
 
   const std::string& run_id() const;
+
+  /// What the boot sweep found of earlier runs of this instance.
+  struct sweep_report {
+    bool ran = false;
+    std::size_t found = 0;         // live processes of earlier runs
+    std::size_t killed = 0;
+    std::size_t survived = 0;
+    std::size_t already_gone = 0;  // recorded, no longer running
+    std::size_t skipped_pid_reused = 0;
+  };
+  const sweep_report& boot_sweep() const;
+
+  /// What application cleanup found after the tree stopped: in the normal
+  /// case nothing (every process was stopped by its worker); anything found
+  /// is a supervision bug, logged and killed.
+  struct cleanup_report {
+    bool ran = false;
+    std::size_t orphans_found = 0;
+    std::size_t orphans_killed = 0;
+  };
+  const cleanup_report& last_cleanup() const;
+
+  /// For scripts: kills every process recorded by earlier runs of the
+  /// config's instance that is still running (same rules as the boot sweep).
+  static result<sweep_report> cleanup(const config& cfg);
   /// The private directory holding the worker sockets (removed at shutdown).
   const std::string& runtime_dir() const;
 

@@ -16,6 +16,8 @@
 #include "supervision/supervision_messages.hpp"
 #include "transport/process_group_probe.hpp"
 #include "transport/process_launcher.hpp"
+#include "transport/process_registry.hpp"
+#include "transport/process_registry_proc.hpp"
 
 namespace snakepit {
 
@@ -178,9 +180,31 @@ private:
     state_ = state::launching;
     launch_in_flight_ = true;
     auto spec = opts_.adapter->launch_spec(context());
+    // The durable record comes first: a host that dies right after the spawn
+    // still leaves a row the next boot sweep finds.
+    std::int64_t row = -1;
+    if (opts_.registry) {
+      std::string cmd = spec.program;
+      for (auto& a : spec.arguments)
+        cmd += " " + a;
+      if (auto r = opts_.registry->reserve(opts_.run_id, opts_.worker_id, cmd))
+        row = *r;
+      else
+        log(log_level::warning, "process registry: " + tp::to_string(r.error()));
+    }
     auto me = this->me();
+    auto registry = opts_.registry;
     tp::process_observer obs;
-    obs.on_started = [me](tp::process_result<tp::process_started> r) {
+    // The registry is updated from the launcher's I/O thread: it is also the
+    // reaper, so the pid cannot have been reused when the start time is read.
+    obs.on_started = [me, registry, row](tp::process_result<tp::process_started> r) {
+      if (registry && row >= 0) {
+        if (r)
+          (void) registry->complete(row, r->pid, r->pgid,
+                                    tp::read_process_start_ticks(r->pid).value_or(0));
+        else
+          (void) registry->mark_exited(row, "spawn failed: " + tp::to_string(r.error()));
+      }
       if (r)
         me.post(proc_started_atom::value, static_cast<int>(r->pid));
       else
@@ -189,7 +213,9 @@ private:
     obs.on_output = [me](tp::process_output out) {
       me.post(proc_line_atom::value, static_cast<int>(out.stream), std::move(out.text));
     };
-    obs.on_exit = [me](tp::process_exit ex) {
+    obs.on_exit = [me, registry, row](tp::process_exit ex) {
+      if (registry && row >= 0)
+        (void) registry->mark_exited(row, tp::to_string(ex.status));
       bool clean = ex.status.exited() && ex.status.code() == 0;
       me.post(proc_exited_atom::value, tp::to_string(ex.status), clean);
     };

@@ -22,6 +22,7 @@
 
 namespace snakepit::transport {
 class process_launcher;
+class process_registry;
 }
 
 namespace snakepit {
@@ -53,6 +54,8 @@ struct worker_options {
   /// thread at shutdown (never from a launcher callback that happens to drop
   /// the last reference to a worker).
   std::weak_ptr<transport::process_launcher> launcher;
+  /// Every process is recorded before it is spawned (may be null).
+  std::shared_ptr<transport::process_registry> registry;
   std::shared_ptr<const worker_adapter> adapter;  // how to launch, connect, execute
   std::string python = "/usr/bin/python3";
   std::string module;                           // what the adapter runs: MODULE[:CLASS]

@@ -80,6 +80,9 @@ inline config test_config(std::size_t workers = 2) {
   cfg.startup_timeout = 15000ms;
   cfg.call_timeout = 10000ms;
   cfg.shutdown_grace = 1000ms;
+  // The tests' own process registry, away from the user's state.
+  cfg.data_dir = "/tmp/snakepit-tests";
+  cfg.instance = "integration";
   cfg.log = [](log_level level, const std::string& line) {
     if (level >= log_level::error)
       MESSAGE(line);
@@ -104,6 +107,9 @@ struct ready_runtime {
     rt->shutdown();
     // shutdown() returns once every process group is gone: check at once.
     CHECK(pids_with_run_id(run_id).empty());
+    // ... and application cleanup found nothing left to kill.
+    CHECK(rt->last_cleanup().ran);
+    CHECK(rt->last_cleanup().orphans_found == 0);
   }
 
   runtime* operator->() { return rt.get(); }

@@ -1,0 +1,242 @@
+// transport/boot_sweep.cpp
+#include "transport/boot_sweep.hpp"
+
+#include "transport/process_group_probe.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <set>
+#include <thread>
+
+#include <dirent.h>
+#include <unistd.h>
+
+namespace snakepit::transport {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// One live process (or group) of an earlier run that the sweep signals.
+struct target {
+  std::vector<std::int64_t> rows; // registry rows it settles (empty: unrecorded)
+  std::string run_id;
+  process_id pid = 0;             // the leader; 0 if the leader is already gone
+  process_id pgid = 0;            // signal -pgid if > 0, else just pid
+  std::uint64_t start_ticks = 0;  // the leader's, re-checked before SIGKILL
+  bool gone = false;
+  bool needed_kill = false;
+};
+
+// True if the leader is still the process we identified (not a zombie).
+bool leader_alive(const target& t) {
+  if (t.pid <= 0)
+    return false;
+  const auto st = read_proc_stat(t.pid);
+  return st && !st->zombie() && st->start_ticks == t.start_ticks;
+}
+
+bool target_alive(const target& t) {
+  if (t.pgid > 0)
+    return process_group_has_live_member(t.pgid);
+  return leader_alive(t);
+}
+
+// A live, non-zombie member of group `pgid` whose cmdline carries `run_id`.
+bool group_has_member_with_run_id(process_id pgid, const std::string& run_id) {
+  DIR* proc = ::opendir("/proc");
+  if (!proc)
+    return false;
+  bool found = false;
+  while (const dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
+      continue;
+    const auto pid = static_cast<process_id>(std::strtol(entry->d_name, nullptr, 10));
+    const auto st = read_proc_stat(pid);
+    if (!st || st->zombie() || st->pgrp != pgid)
+      continue;
+    const auto args = read_process_arguments(pid);
+    if (args && arguments_carry_run_id(*args, run_id)) {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(proc);
+  return found;
+}
+
+// Sends `sig` to the target if it is still ours. A group is signalled while
+// it has a live member and its leader is either gone or still the same
+// process (a group id cannot be reused while the group has members).
+void signal_target(const target& t, int sig) {
+  if (t.pgid > 0) {
+    if (t.pid > 0) {
+      const auto st = read_proc_stat(t.pid);
+      if (st && !st->zombie() && st->start_ticks != t.start_ticks)
+        return; // the pid names another process now
+    }
+    if (process_group_has_live_member(t.pgid))
+      ::kill(-t.pgid, sig);
+  } else if (leader_alive(t)) {
+    ::kill(t.pid, sig);
+  }
+}
+
+} // namespace
+
+registry_result<sweep_result> boot_sweep(process_registry& registry,
+                                         const std::string& current_run_id,
+                                         const sweep_options& options) {
+  const auto started = clock_type::now();
+  sweep_result result;
+  auto event = [&](const std::string& line) {
+    if (options.on_event)
+      options.on_event(line);
+  };
+  auto note_error = [&](const registry_result<void>& r) {
+    if (!r)
+      result.errors.push_back(r.error());
+  };
+
+  auto runs = registry.runs_other_than(current_run_id);
+  if (!runs)
+    return std::move(runs).error();
+
+  const process_id self = ::getpid();
+  std::vector<target> targets;
+  std::vector<std::string> swept_runs;
+
+  for (const auto& run : *runs) {
+    if (options.skip_runs_of_live_hosts && !run.ended_at_ms && run.host_pid != self
+        && run.host_start_ticks) {
+      const auto host = read_proc_stat(run.host_pid);
+      if (host && !host->zombie() && host->start_ticks == *run.host_start_ticks) {
+        ++result.runs_skipped_live_host;
+        event("boot sweep: run " + run.run_id + " of host pid " + std::to_string(run.host_pid)
+              + " is still running; left alone");
+        continue;
+      }
+    }
+    auto rows = registry.live_processes_of(run.run_id);
+    if (!rows)
+      return std::move(rows).error();
+    ++result.runs_swept;
+    swept_runs.push_back(run.run_id);
+    std::set<process_id> recorded_pids; // pids this run's completed rows name
+    std::vector<std::int64_t> incomplete;
+    for (const auto& row : *rows) {
+      ++result.recorded;
+      if (!row.pid || !row.start_ticks) {
+        incomplete.push_back(row.id);
+        continue;
+      }
+      recorded_pids.insert(*row.pid);
+      const process_id pgid = row.pgid.value_or(0);
+      const auto st = read_proc_stat(*row.pid);
+      if (!st || st->zombie()) {
+        // The leader is gone; its group may live on (grandchildren).
+        if (pgid > 0 && process_group_has_live_member(pgid)
+            && group_has_member_with_run_id(pgid, run.run_id)) {
+          ++result.found;
+          targets.push_back({{row.id}, run.run_id, 0, pgid, 0});
+          continue;
+        }
+        ++result.already_gone;
+        note_error(registry.mark_exited(row.id, "gone before the boot sweep"));
+        continue;
+      }
+      const auto args = read_process_arguments(*row.pid);
+      const bool carries = args && arguments_carry_run_id(*args, run.run_id);
+      if (!carries || st->start_ticks != *row.start_ticks) {
+        ++result.skipped_pid_reused;
+        event("boot sweep: pid " + std::to_string(*row.pid) + " of run " + run.run_id
+              + " now names another process (" + (carries ? "start time differs" : "no run id")
+              + "); not touched");
+        note_error(registry.mark_exited(row.id, "gone: pid reused by another process"));
+        continue;
+      }
+      ++result.found;
+      // Signal the group only if the process still leads the recorded group.
+      const process_id group = (pgid > 0 && st->pgrp == pgid) ? pgid : 0;
+      targets.push_back({{row.id}, run.run_id, *row.pid, group, st->start_ticks});
+    }
+    if (!incomplete.empty()) {
+      // A spawn was reserved but never completed (the host died around the
+      // fork): find its process by command line alone.
+      for (process_id pid : live_pids_with_run_id(run.run_id)) {
+        if (recorded_pids.count(pid) != 0)
+          continue;
+        const bool known = std::any_of(targets.begin(), targets.end(), [&](const target& t) {
+          return t.pid == pid || (t.pgid > 0 && read_proc_stat(pid)
+                                  && read_proc_stat(pid)->pgrp == t.pgid);
+        });
+        const auto st = read_proc_stat(pid);
+        if (known || !st || st->zombie())
+          continue;
+        ++result.found;
+        ++result.found_unrecorded;
+        targets.push_back({{}, run.run_id, pid, st->pgrp == pid ? pid : 0, st->start_ticks});
+      }
+      for (auto row : incomplete)
+        note_error(registry.mark_exited(row, "spawn never completed"));
+    }
+  }
+
+  // SIGTERM everything at once, one grace for all, then SIGKILL what is left.
+  for (const auto& t : targets) {
+    event("boot sweep: terminating pid " + std::to_string(t.pid) + " (group "
+          + std::to_string(t.pgid) + ") of run " + t.run_id);
+    signal_target(t, SIGTERM);
+  }
+  auto wait_all = [&](clock_type::time_point deadline) {
+    for (;;) {
+      bool all_gone = true;
+      for (auto& t : targets)
+        if (!t.gone && !(t.gone = !target_alive(t)))
+          all_gone = false;
+      if (all_gone || clock_type::now() >= deadline)
+        return;
+      std::this_thread::sleep_for(options.poll_interval);
+    }
+  };
+  wait_all(clock_type::now() + options.grace);
+  bool any_left = false;
+  for (auto& t : targets)
+    if (!t.gone) {
+      t.needed_kill = true;
+      any_left = true;
+      signal_target(t, SIGKILL);
+    }
+  if (any_left)
+    wait_all(clock_type::now() + options.kill_timeout);
+
+  std::set<std::string> runs_with_survivors;
+  for (const auto& t : targets) {
+    if (!t.gone) {
+      ++result.survived;
+      runs_with_survivors.insert(t.run_id);
+      event("boot sweep: pid " + std::to_string(t.pid) + " (group " + std::to_string(t.pgid)
+            + ") of run " + t.run_id + " survived SIGKILL");
+      continue;
+    }
+    ++result.killed;
+    if (t.needed_kill)
+      ++result.killed_after_grace;
+    result.killed_pids.push_back(t.pid > 0 ? t.pid : t.pgid);
+    for (auto row : t.rows)
+      note_error(registry.mark_exited(row, std::string{"killed by the boot sweep ("}
+                                             + (t.needed_kill ? "SIGKILL after grace" : "SIGTERM")
+                                             + ")"));
+  }
+  for (const auto& run : swept_runs)
+    if (runs_with_survivors.count(run) == 0)
+      note_error(registry.end_run(run));
+  auto pruned = registry.prune(options.prune);
+  if (!pruned)
+    result.errors.push_back(pruned.error());
+  result.elapsed =
+    std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started);
+  return result;
+}
+
+} // namespace snakepit::transport
