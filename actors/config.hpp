@@ -52,6 +52,11 @@ struct config {
   std::chrono::milliseconds call_timeout{30000};     // default per call (queue + run)
   std::chrono::milliseconds shutdown_grace{2000};    // SIGTERM → SIGKILL
   std::size_t max_queue = 1000;
+  /// Adaptive batching (DESIGN.md rule 7): an idle worker gets a call at
+  /// once; a worker that frees up while calls wait takes up to this many of
+  /// them (and about this many bytes) in one go. 1 turns batching off.
+  std::size_t max_batch = 16;
+  std::size_t max_batch_bytes = 1 << 20;
   affinity_mode affinity = affinity_mode::hint;
 
   /// Each worker slot's own restart budget (its starter's intensity).

@@ -245,6 +245,8 @@ struct runtime::impl {
       return bad("config timeouts must be > 0 ms");
     if (cfg.max_queue == 0)
       return bad("config.max_queue must be at least 1");
+    if (cfg.max_batch == 0 || cfg.max_batch_bytes == 0)
+      return bad("config.max_batch and config.max_batch_bytes must be at least 1");
     return std::nullopt;
   }
 
@@ -293,6 +295,8 @@ struct runtime::impl {
     popts.max_queue = cfg.max_queue;
     popts.default_affinity = cfg.affinity;
     popts.observer = cfg.pool_events;
+    popts.max_batch = cfg.max_batch;
+    popts.max_batch_bytes = cfg.max_batch_bytes;
 
     sv::child_spec pool_spec;
     pool_spec.id = "pool";
