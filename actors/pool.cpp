@@ -199,6 +199,7 @@ private:
     time_point accepted_at;
     time_point dispatched_at;
     caf::response_promise rp;
+    std::function<void(detail::call_outcome)> reply;  // instead of rp, when set
     std::optional<detail::call> body;                    // until dispatched
     std::optional<std::list<uint64_t>::iterator> queued; // position in queue_
     caf::actor_id worker = 0;                            // set once dispatched
@@ -303,7 +304,10 @@ private:
       if (error_kind == pool_event_kind::queue_timeout)
         ++stats_.queue_timeouts;
     }
-    p.rp.deliver(std::move(out));
+    if (p.reply)
+      p.reply(std::move(out));
+    else
+      p.rp.deliver(std::move(out));
     emit(ev);
   }
 
@@ -346,6 +350,7 @@ private:
     p.deadline = pc.c.deadline;
     p.accepted_at = now();
     p.rp = rp;
+    p.reply = std::move(pc.reply);
     p.body = std::move(pc.c);
     if (stopping_) {
       answer(p, detail::call_outcome::failed(shutting_down_error()));

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <random>
 
@@ -375,26 +376,56 @@ struct runtime::impl {
     return pc;
   }
 
-  result<json> call(const std::string& tool, json args, const call_options& o) {
-    if (auto err = not_usable())
-      return *err;
-    if (!args.is_object() && !args.is_null())
-      return snakepit::error{errc::invalid_argument, "arguments must be a JSON object"};
+  // The cheap crossing: the call goes to the pool with a reply function
+  // instead of a reply address, so no actor is created on the caller's side
+  // and the outcome comes straight back from the pool's thread.
+  void call_async(const std::string& tool, json args, const call_options& o,
+                  std::function<void(result<json>)> done) {
+    if (auto err = not_usable()) {
+      done(*err);
+      return;
+    }
+    if (!args.is_object() && !args.is_null()) {
+      done(snakepit::error{errc::invalid_argument, "arguments must be a JSON object"});
+      return;
+    }
     std::chrono::milliseconds timeout;
     auto pc = make_call(tool, std::move(args), o, timeout);
-    caf::scoped_actor self{*sys};
-    result<json> out = snakepit::error{errc::internal, "no answer"};
-    self->request(current_pool(), timeout + answer_slack, detail::pool_execute_atom::value,
-                  std::move(pc))
-      .receive(
-        [&](detail::call_outcome& r) {
-          if (r.value)
-            out = std::move(*r.value);
-          else
-            out = std::move(r.error);
-        },
-        [&](caf::error& e) { out = from_caf_error(e); });
-    return out;
+    pc.reply = [done = std::move(done)](detail::call_outcome r) {
+      if (r.value)
+        done(std::move(*r.value));
+      else
+        done(std::move(r.error));
+    };
+    auto pool_handle = current_pool();
+    if (!pool_handle) {
+      pc.reply(detail::call_outcome::failed({errc::shutting_down, "the pool is gone"}));
+      return;
+    }
+    caf::anon_send(pool_handle, detail::pool_execute_atom::value, std::move(pc));
+  }
+
+  std::future<result<json>> call_future(const std::string& tool, json args,
+                                        const call_options& o) {
+    auto promise = std::make_shared<std::promise<result<json>>>();
+    auto future = promise->get_future();
+    call_async(tool, std::move(args), o,
+               [promise](result<json> r) { promise->set_value(std::move(r)); });
+    return future;
+  }
+
+  result<json> call(const std::string& tool, json args, const call_options& o) {
+    auto timeout = o.timeout.value_or(cfg.call_timeout);
+    auto future = call_future(tool, std::move(args), o);
+    // The pool answers `timeout` itself at the deadline; the slack only
+    // guards against a pool that vanished without answering.
+    if (future.wait_for(timeout + answer_slack) != std::future_status::ready)
+      return snakepit::error{errc::timeout, "no outcome from the pool"};
+    try {
+      return future.get();
+    } catch (const std::future_error&) {  // the pool went away with the call
+      return snakepit::error{errc::shutting_down, "the pool stopped before answering"};
+    }
   }
 
   result<void> stream(const std::string& tool, json args,
@@ -531,6 +562,16 @@ result<json> runtime::execute_in_session(const std::string& session_id, const st
                                          json args, call_options options) {
   options.session_id = session_id;
   return impl_->call(tool, std::move(args), options);
+}
+
+std::future<result<json>> runtime::execute_async(const std::string& tool, json args,
+                                                 call_options options) {
+  return impl_->call_future(tool, std::move(args), options);
+}
+
+void runtime::execute_async(const std::string& tool, json args,
+                            std::function<void(result<json>)> done, call_options options) {
+  impl_->call_async(tool, std::move(args), options, std::move(done));
 }
 
 result<void> runtime::stream(const std::string& tool, json args,

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -40,6 +41,15 @@ public:
                        call_options options = {});
   result<json> execute_in_session(const std::string& session_id, const std::string& tool,
                                   json args = json::object(), call_options options = {});
+
+  /// Asynchronous calls: one host thread can keep many calls in flight.
+  /// The future is ready when the call has its outcome (or its deadline).
+  std::future<result<json>> execute_async(const std::string& tool, json args = json::object(),
+                                          call_options options = {});
+  /// `done` runs once, on one of the runtime's threads: keep it quick and
+  /// thread-safe, and do not call the runtime's blocking functions from it.
+  void execute_async(const std::string& tool, json args,
+                     std::function<void(result<json>)> done, call_options options = {});
   /// Calls a streaming tool; `on_chunk` runs on this thread for each chunk,
   /// in order, before this returns. If it returns bool, false stops the
   /// stream early: the call is cancelled and the result is ok.

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,18 +53,22 @@ struct call {
   caf::actor stream_sink;                         // set for streaming calls
 };
 
-/// What the facade hands the pool: the call plus how to place it.
-struct pool_call {
-  call c;
-  affinity_mode affinity = affinity_mode::hint;
-};
-
 struct call_outcome {
   std::optional<nlohmann::json> value;  // set on success
   snakepit::error error;                // meaningful when value is empty
 
   static call_outcome ok(nlohmann::json v) { return {std::move(v), {}}; }
   static call_outcome failed(snakepit::error e) { return {std::nullopt, std::move(e)}; }
+};
+
+/// What the facade hands the pool: the call plus how to place it.
+struct pool_call {
+  call c;
+  affinity_mode affinity = affinity_mode::hint;
+  /// When set, the pool answers through this (on its own thread; it must be
+  /// quick and thread-safe) instead of a response message: the embedding
+  /// facade's cheap crossing, with no actor on the caller's side.
+  std::function<void(call_outcome)> reply;
 };
 
 struct worker_hello {

@@ -164,7 +164,7 @@ struct pool_fixture : test_system {
     auto rec = std::make_shared<call_record>();
     rec->call_id = c.id;
     auto order = &answer_order;
-    proto::pool_call pc{std::move(c), affinity};
+    proto::pool_call pc{std::move(c), affinity, {}};
     auto dest = pool;
     callers.push_back(sys.spawn([=](caf::event_based_actor* self) {
       self->request(dest, caf::infinite, proto::pool_execute_atom::value, pc)

@@ -1,4 +1,6 @@
 // Calls through the whole stack: runtime → pool → worker → gRPC → Python.
+#include <atomic>
+#include <future>
 #include <mutex>
 #include <set>
 
@@ -159,4 +161,27 @@ TEST_CASE("pool_events_reach_the_hosts_observer") {
   }
   CHECK(ready == 1);
   CHECK(done == 1);
+}
+
+TEST_CASE("one_thread_keeps_many_calls_in_flight_with_execute_async") {
+  ready_runtime rt;
+  std::vector<std::future<snakepit::result<json>>> futures;
+  for (int i = 0; i < 200; ++i)
+    futures.push_back(rt->execute_async("add", {{"a", i}, {"b", 1}}));
+  int right = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto r = futures[i].get();
+    right += r && *r == i + 1;
+  }
+  CHECK(right == 200);
+  CHECK(rt->stats().batched_calls > 0);  // the queue formed, and batches were handed out
+
+  std::atomic<int> done{0}, ok{0};
+  for (int i = 0; i < 50; ++i)
+    rt->execute_async("add", {{"a", i}, {"b", i}}, [&, i](snakepit::result<json> r) {
+      ok += r && *r == 2 * i;
+      ++done;
+    });
+  CHECK(eventually([&] { return done == 50; }));
+  CHECK(ok == 50);
 }
