@@ -304,11 +304,12 @@ private:
       if (error_kind == pool_event_kind::queue_timeout)
         ++stats_.queue_timeouts;
     }
+    // Report first: whoever gets the answer may look at the events at once.
+    emit(ev);
     if (p.reply)
       p.reply(std::move(out));
     else
       p.rp.deliver(std::move(out));
-    emit(ev);
   }
 
   void fail(pending_call& p, errc code, std::string message,
