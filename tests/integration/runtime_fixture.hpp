@@ -17,6 +17,8 @@
 
 #include <snakepit/snakepit.hpp>
 
+#include "support/eventually.hpp"
+
 namespace snakepit::test {
 
 using namespace std::chrono_literals;
@@ -57,16 +59,6 @@ inline bool process_alive(int pid) {
   return !(close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z');
 }
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 /// What went wrong with a result, for failure messages.
 template <class R>

@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/eventually.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -26,17 +28,7 @@ namespace snakepit::transport::test {
 
 using namespace std::chrono_literals;
 
-/// Polls `pred` every 5 ms until it holds or `limit` passes; returns its last value.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= end)
-      return pred();
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using snakepit::test::eventually;
 
 /// A fresh directory under /tmp, removed with everything in it.
 struct temp_dir {

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/eventually.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -21,17 +23,7 @@ namespace snakepit::transport::test {
 
 using namespace std::chrono_literals;
 
-/// Polls `pred` every 5 ms until it holds or `limit` passes; returns its last value.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= end)
-      return pred();
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using snakepit::test::eventually;
 
 /// Everything the callbacks of one launched process reported.
 struct process_events {
