@@ -73,7 +73,7 @@ TEST_CASE("the_queue_refuses_calls_beyond_max_queue") {
   std::atomic<int> queue_full{0}, ok{0};
   for (int i = 0; i < 6; ++i)
     callers.emplace_back([&] {
-      auto r = rt->execute("sleep_ms", {{"ms", 300}});
+      auto r = rt->execute("sleep_ms", {{"ms", 800}});
       if (r)
         ok++;
       else if (r.error().code() == errc::queue_full)
@@ -121,7 +121,8 @@ TEST_CASE("strict_fail_fast_affinity_fails_when_the_sessions_worker_is_busy") {
   ready_runtime rt;
   REQUIRE(rt->execute_in_session("s2", "ping"));
   std::thread busy([&] { (void) rt->execute_in_session("s2", "sleep_ms", {{"ms", 600}}); });
-  std::this_thread::sleep_for(150ms);  // let the long call reach the worker
+  // Wait until the long call is on its worker (not a fixed sleep).
+  REQUIRE(eventually([&] { return rt->stats().busy >= 1; }));
   snakepit::call_options o;
   o.affinity = snakepit::affinity_mode::strict_fail_fast;
   auto r = rt->execute_in_session("s2", "ping", {}, o);
@@ -135,7 +136,8 @@ TEST_CASE("strict_queue_affinity_waits_for_the_sessions_worker") {
   auto first = rt->execute_in_session("s3", "worker_info");
   REQUIRE(first);
   std::thread busy([&] { (void) rt->execute_in_session("s3", "sleep_ms", {{"ms", 400}}); });
-  std::this_thread::sleep_for(100ms);
+  // Wait until the long call is on its worker (not a fixed sleep).
+  REQUIRE(eventually([&] { return rt->stats().busy >= 1; }));
   snakepit::call_options o;
   o.affinity = snakepit::affinity_mode::strict_queue;
   auto r = rt->execute_in_session("s3", "worker_info", {}, o);
@@ -149,7 +151,8 @@ TEST_CASE("hint_affinity_falls_back_to_another_worker_when_busy") {
   auto first = rt->execute_in_session("s4", "worker_info");
   REQUIRE(first);
   std::thread busy([&] { (void) rt->execute_in_session("s4", "sleep_ms", {{"ms", 500}}); });
-  std::this_thread::sleep_for(100ms);
+  // Wait until the long call is on its worker (not a fixed sleep).
+  REQUIRE(eventually([&] { return rt->stats().busy >= 1; }));
   auto r = rt->execute_in_session("s4", "worker_info");
   busy.join();
   REQUIRE(r);
