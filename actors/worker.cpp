@@ -318,7 +318,7 @@ private:
     log(log_level::error, msg);
     if (auto pool = opts_.pool())
       send(pool, worker_failed_atom::value, opts_.worker_id,
-         snakepit::error{errc::startup_failed, msg});
+           snakepit::error{errc::startup_failed, msg});
     exit_reason_ = caf::make_error(caf::sec::runtime_error, msg);
     state_ = state::stopping;
     brutal_ = true;
