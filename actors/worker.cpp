@@ -333,8 +333,14 @@ private:
                                    fmt::format("worker {} is not ready", opts_.worker_id)});
     auto id = c.id;
     auto sink = c.stream_sink;
-    if (auto err = conn_->execute(std::move(c)))
+    if (auto err = conn_->execute(std::move(c))) {
+      if (err->code() == errc::worker_crashed) {
+        auto out = call_outcome::failed(*err);
+        crash(fmt::format("worker {} cannot send: {}", opts_.worker_id, err->message()));
+        return out;
+      }
       return call_outcome::failed(std::move(*err));
+    }
     auto rp = make_response_promise<call_outcome>();
     pending_.emplace(id, pending_call{rp, std::move(sink), {}, false});
     return rp;
@@ -373,14 +379,13 @@ private:
   // -- endings ----------------------------------------------------------------
 
   void on_channel_closed(const std::string& why) {
-    if (state_ == state::stopping)
+    if (state_ != state::ready)
       return;
-    // The stream only ends on its own when the process goes; its exit
-    // message says how. A live process without a stream is useless: stop it.
-    log(log_level::warning, "execute stream closed: " + (why.empty() ? "by the worker" : why));
-    if (!exited_ && pid_ > 0)
-      if (auto l = opts_.launcher.lock())
-        l->kill_group(pid_);
+    // The stream ends on its own only when the process goes (or is about
+    // to). Leave at once: while this worker stayed registered, the pool
+    // would hand it call after call, each failing at once.
+    crash(fmt::format("worker {} execute stream closed: {}", opts_.worker_id,
+                      why.empty() ? "by the worker" : why));
   }
 
   void on_exited(const std::string& status, bool clean) {
@@ -393,19 +398,24 @@ private:
       fail_startup(fmt::format("process {} before it was ready", status));
       return;
     }
-    // A worker is not supposed to end on its own, even with code 0: the
-    // exit reason is abnormal, so the starter restarts it.
-    auto why = fmt::format("worker {} python process {}{}", opts_.worker_id, status,
-                           clean ? " (unexpectedly)" : "");
+    // A worker is not supposed to end on its own, even with code 0.
+    crash(fmt::format("worker {} python process {}{}", opts_.worker_id, status,
+                      clean ? " (unexpectedly)" : ""));
+  }
+
+  // The process died or its stream broke: answer every call held with
+  // worker_crashed and exit abnormally, so the starter restarts this slot.
+  void crash(std::string why) {
     log(log_level::warning, why);
     fail_pending(errc::worker_crashed, why);
     exit_reason_ = caf::make_error(caf::sec::runtime_error, why);
     state_ = state::stopping;
-    // The group may still hold grandchildren: kill them, but do not wait
-    // here; the pool must see this worker gone at once, and the slot's next
-    // worker waits until the old group is empty before it launches.
-    if (auto l = opts_.launcher.lock())
-      l->kill_group(pid_);
+    // The group may still hold the process or grandchildren: kill it, but do
+    // not wait here; the pool must see this worker gone at once, and the
+    // slot's next worker waits until the old group is empty before it launches.
+    if (pid_ > 0 && !exited_)
+      if (auto l = opts_.launcher.lock())
+        l->kill_group(pid_);
     finish_stop();
   }
 
