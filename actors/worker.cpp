@@ -180,6 +180,9 @@ private:
     state_ = state::launching;
     launch_in_flight_ = true;
     auto spec = opts_.adapter->launch_spec(context());
+    // Whatever the adapter, the process and every descendant that keeps its
+    // environment carry the run id: sweeps recognise grandchildren by it.
+    spec.environment.emplace_back(std::string{tp::run_id_variable}, opts_.run_id);
     // The durable record comes first: a host that dies right after the spawn
     // still leaves a row the next boot sweep finds.
     std::int64_t row = -1;

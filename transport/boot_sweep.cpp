@@ -42,7 +42,8 @@ bool target_alive(const target& t) {
   return leader_alive(t);
 }
 
-// A live, non-zombie member of group `pgid` whose cmdline carries `run_id`.
+// A live, non-zombie member of group `pgid` that carries `run_id` (command
+// line or environment: a grandchild of a dead worker has only the latter).
 bool group_has_member_with_run_id(process_id pgid, const std::string& run_id) {
   DIR* proc = ::opendir("/proc");
   if (!proc)
@@ -55,8 +56,7 @@ bool group_has_member_with_run_id(process_id pgid, const std::string& run_id) {
     const auto st = read_proc_stat(pid);
     if (!st || st->zombie() || st->pgrp != pgid)
       continue;
-    const auto args = read_process_arguments(pid);
-    if (args && arguments_carry_run_id(*args, run_id)) {
+    if (process_carries_run_id(pid, run_id)) {
       found = true;
       break;
     }

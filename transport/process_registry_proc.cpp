@@ -119,6 +119,34 @@ bool arguments_carry_run_id(const std::vector<std::string>& arguments,
   return false;
 }
 
+bool environment_carries_run_id(process_id pid, std::string_view run_id) {
+  if (run_id.empty() || pid <= 0)
+    return false;
+  auto raw = read_proc_file(pid, "environ");
+  if (!raw)
+    return false;
+  std::string wanted{run_id_variable};
+  wanted += '=';
+  wanted += run_id;
+  std::size_t start = 0;
+  while (start < raw->size()) {
+    std::size_t nul = raw->find('\0', start);
+    if (nul == std::string::npos)
+      nul = raw->size();
+    if (std::string_view{*raw}.substr(start, nul - start) == wanted)
+      return true;
+    start = nul + 1;
+  }
+  return false;
+}
+
+bool process_carries_run_id(process_id pid, std::string_view run_id) {
+  const auto args = read_process_arguments(pid);
+  if (args && arguments_carry_run_id(*args, run_id))
+    return true;
+  return environment_carries_run_id(pid, run_id);
+}
+
 std::vector<process_id> live_pids_with_run_id(std::string_view run_id) {
   std::vector<process_id> out;
   if (run_id.empty())
@@ -137,8 +165,7 @@ std::vector<process_id> live_pids_with_run_id(std::string_view run_id) {
     const auto st = read_proc_stat(static_cast<process_id>(pid));
     if (!st || st->zombie())
       continue;
-    const auto args = read_process_arguments(static_cast<process_id>(pid));
-    if (args && arguments_carry_run_id(*args, run_id))
+    if (process_carries_run_id(static_cast<process_id>(pid), run_id))
       out.push_back(static_cast<process_id>(pid));
   }
   ::closedir(proc);

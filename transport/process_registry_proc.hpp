@@ -41,8 +41,19 @@ struct proc_stat {
 [[nodiscard]] bool arguments_carry_run_id(const std::vector<std::string>& arguments,
                                           std::string_view run_id) noexcept;
 
-/// Every live process (zombies skipped) whose /proc/PID/cmdline carries
-/// `run_id` (see arguments_carry_run_id), in ascending pid order. The calling
+/// The environment variable every process the runtime starts carries, and
+/// with it every descendant that keeps its environment: a grandchild whose
+/// command line says nothing is still known as ours.
+inline constexpr std::string_view run_id_variable = "SNAKEPIT_RUN_ID";
+
+/// True if /proc/PID/environ holds SNAKEPIT_RUN_ID=`run_id`.
+[[nodiscard]] bool environment_carries_run_id(process_id pid, std::string_view run_id);
+
+/// True if the process's command line or its environment carries `run_id`.
+[[nodiscard]] bool process_carries_run_id(process_id pid, std::string_view run_id);
+
+/// Every live process (zombies skipped) that carries `run_id` (command line
+/// or environment, see process_carries_run_id), in ascending pid order. The calling
 /// process itself is never listed. Used by application_cleanup after the tree
 /// has stopped, and by the boot sweep for spawns that were never completed.
 [[nodiscard]] std::vector<process_id> live_pids_with_run_id(std::string_view run_id);

@@ -34,3 +34,26 @@ TEST_CASE("a_host_killed_with_sigkill_leaves_nothing_once_a_new_host_of_its_inst
     CHECK(fresh->boot_sweep().ran);
   }
 }
+
+TEST_CASE("a_grandchild_left_by_a_sigkilled_host_is_swept_by_the_next_host") {
+  // The parent-death signal reaches only the worker; its grandchild is
+  // re-parented and lives on. It carries the run id in its environment, so
+  // the next host of the instance finds and kills it at boot.
+  const std::string instance = fmt::format("grandchild-{}", ::getpid());
+  auto old = start_and_kill_host("/tmp/snakepit-tests", instance, true);
+  REQUIRE(old.grandchild > 0);
+  REQUIRE(eventually([&] {
+    for (int pid : old.worker_pids)
+      if (process_alive(pid))
+        return false;
+    return true;
+  }, 3000ms));
+  CHECK(process_alive(old.grandchild));  // an orphan until someone sweeps
+  auto cfg = test_config(1);
+  cfg.instance = instance;
+  ready_runtime fresh{cfg};
+  CHECK(eventually([&] { return !process_alive(old.grandchild); }, 2000ms));
+  CHECK(fresh->boot_sweep().found >= 1);
+  if (process_alive(old.grandchild))  // never leave it behind, even on failure
+    ::kill(old.grandchild, SIGKILL);
+}

@@ -19,16 +19,20 @@ namespace snakepit::test {
 struct killed_host {
   std::string run_id;
   std::vector<int> worker_pids;
+  int grandchild = 0;  // when asked for one
 };
 
 // Starts the test host, reads its READY line, kills it with SIGKILL, reaps it.
-inline killed_host start_and_kill_host(const std::string& data_dir, const std::string& instance) {
+inline killed_host start_and_kill_host(const std::string& data_dir, const std::string& instance,
+                                       bool with_grandchild = false) {
   int out[2];
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   std::vector<std::string> args{SNAKEPIT_TEST_HOST, data_dir, instance};
+  if (with_grandchild)
+    args.push_back("grandchild");
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
@@ -57,9 +61,13 @@ inline killed_host start_and_kill_host(const std::string& data_dir, const std::s
   std::istringstream in(text);
   std::string word;
   in >> word >> k.run_id;
-  int pid = 0;
-  while (in >> pid)
-    k.worker_pids.push_back(pid);
+  std::string token;
+  while (in >> token) {
+    if (token == "grandchild")
+      in >> k.grandchild;
+    else
+      k.worker_pids.push_back(std::stoi(token));
+  }
   return k;
 }
 

@@ -8,8 +8,8 @@
 #include <snakepit/snakepit.hpp>
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: snakepit-test-host DATA_DIR INSTANCE\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: snakepit-test-host DATA_DIR INSTANCE [grandchild]\n");
     return 64;
   }
   snakepit::config cfg;
@@ -25,6 +25,14 @@ int main(int argc, char** argv) {
   std::string line = "READY " + rt.run_id();
   for (auto& w : rt.list_workers())
     line += " " + std::to_string(w.os_pid);
+  if (argc == 4) {  // a worker starts a grandchild that outlives it if nobody sweeps
+    auto g = rt.execute("spawn_grandchild");
+    if (!g) {
+      std::fprintf(stderr, "spawn_grandchild: %s\n", g.error().to_string().c_str());
+      return 1;
+    }
+    line += " grandchild " + std::to_string(g->at("pid").get<int>());
+  }
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   for (;;)
