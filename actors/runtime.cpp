@@ -17,6 +17,7 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "actors/application_cleanup.hpp"
 #include "actors/grpc_python_adapter.hpp"
 #include "actors/pool.hpp"
 #include "actors/pool_error.hpp"
@@ -130,7 +131,8 @@ struct runtime::impl {
   // Declared before the actor system: outlives every actor that records into it.
   std::shared_ptr<transport::process_registry> registry;
   runtime::sweep_report sweep;
-  runtime::cleanup_report cleanup;
+  runtime::cleanup_report cleanup;  // written by application_cleanup, under cleanup_mx
+  std::mutex cleanup_mx;
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<transport::process_launcher> launcher;
@@ -208,22 +210,9 @@ struct runtime::impl {
     return std::nullopt;
   }
 
-  // application_cleanup: after the tree stopped, nothing of this run should
-  // be left. Anything found is a supervision bug: say so, kill it, count it.
-  void clean_up_after_tree() {
-    cleanup.ran = true;
-    for (auto pid : transport::live_pids_with_run_id(run_id)) {
-      ++cleanup.orphans_found;
-      cfg.log(log_level::error,
-              fmt::format("application cleanup: process {} of run {} outlived its worker "
-                          "(a supervision bug); killing it",
-                          pid, run_id));
-      // Ours lead their own group: take the group (grandchildren) with it.
-      if (::kill(-pid, SIGKILL) == 0 || ::kill(pid, SIGKILL) == 0)
-        ++cleanup.orphans_killed;
-      else if (errno == ESRCH)
-        ++cleanup.orphans_killed;  // gone meanwhile: nothing left to kill
-    }
+  // After the tree has stopped (application_cleanup, the last actor down,
+  // has reported by then): the run is over in the registry.
+  void end_run() {
     if (registry) {
       (void) registry->end_run(run_id);
       (void) registry->prune();
@@ -341,7 +330,18 @@ struct runtime::impl {
     app.strategy = sv::restart_strategy::rest_for_one;
     app.intensity = {3, 5000ms};
     app.observer = observer;
-    auto t = sv::start_supervisor(*sys, app, {pool_spec, workers_spec}, 10000ms);
+    detail::cleanup_options co;
+    co.run_id = run_id;
+    co.log = cfg.log;
+    co.report = [this](const detail::cleanup_counts& c) {
+      std::lock_guard<std::mutex> guard{cleanup_mx};
+      cleanup.ran = true;
+      cleanup.orphans_found += c.orphans_found;
+      cleanup.orphans_killed += c.orphans_killed;
+    };
+    // First up, last down: it stops after every worker has stopped.
+    auto cleanup_spec = detail::application_cleanup_child(co);
+    auto t = sv::start_supervisor(*sys, app, {cleanup_spec, pool_spec, workers_spec}, 10000ms);
     if (!t) {
       fatal = snakepit::error{errc::startup_failed, sv::describe(t.error())};
       return;
@@ -533,8 +533,7 @@ struct runtime::impl {
       stopped = true;
     }
     stop_tree();
-    if (!fatal || launcher)
-      clean_up_after_tree();
+    end_run();
     // The launcher kills and reaps anything still running, then joins its threads.
     launcher.reset();
     if (!dir.empty()) {
@@ -604,6 +603,7 @@ const runtime::sweep_report& runtime::boot_sweep() const {
 }
 
 const runtime::cleanup_report& runtime::last_cleanup() const {
+  std::lock_guard<std::mutex> guard{impl_->cleanup_mx};
   return impl_->cleanup;
 }
 

@@ -12,7 +12,7 @@ using namespace snakepit::test;
 TEST_CASE("a_host_killed_with_sigkill_leaves_nothing_once_a_new_host_of_its_instance_starts") {
   const std::string data_dir = "/tmp/snakepit-tests";
   const std::string instance = fmt::format("chaos-{}", ::getpid());
-  for (int round = 0; round < 5; ++round) {
+  for (int round = 0; round < 10; ++round) {
     auto old = start_and_kill_host(data_dir, instance);
     REQUIRE(old.worker_pids.size() == 2);
     auto cfg = test_config(2);

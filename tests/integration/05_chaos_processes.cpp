@@ -1,4 +1,7 @@
 // Chaos: grandchildren, workers that ignore SIGTERM, and the public cleanup.
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <fmt/format.h>
 
 #include "integration/host_process.hpp"
@@ -71,4 +74,28 @@ TEST_CASE("runtime_cleanup_accounts_for_every_process_an_earlier_host_recorded")
   auto again = snakepit::runtime::cleanup(cfg);
   REQUIRE(again);
   CHECK(again->found + again->already_gone == 0);
+}
+
+TEST_CASE("application_cleanup_reports_and_kills_a_process_supervision_missed") {
+  auto cfg = test_config(1);
+  auto rt = std::make_unique<snakepit::runtime>(cfg);
+  REQUIRE(rt->await_ready(20000ms));
+  // A process of this run that no worker owns: exactly what cleanup is for.
+  std::string env_entry = "SNAKEPIT_RUN_ID=" + rt->run_id();
+  std::vector<char*> envp{env_entry.data(), nullptr};
+  std::string prog = "/bin/sleep", arg = "600";
+  std::vector<char*> argv{prog.data(), arg.data(), nullptr};
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);  // its own group, like ours
+  pid_t stray = 0;
+  REQUIRE(::posix_spawn(&stray, prog.c_str(), nullptr, &attr, argv.data(), envp.data()) == 0);
+  posix_spawnattr_destroy(&attr);
+  rt->shutdown();
+  CHECK(rt->last_cleanup().ran);
+  CHECK(rt->last_cleanup().orphans_found == 1);
+  CHECK(rt->last_cleanup().orphans_killed == 1);
+  int status = 0;
+  CHECK(::waitpid(stray, &status, 0) == stray);  // our child: reap it
+  CHECK(WIFSIGNALED(status));
 }
