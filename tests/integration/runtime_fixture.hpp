@@ -49,6 +49,30 @@ inline std::vector<int> pids_with_run_id(const std::string& run_id) {
   return out;
 }
 
+/// Children of this (test) process that died and were never reaped.
+inline int zombie_children() {
+  int n = 0;
+  DIR* proc = ::opendir("/proc");
+  if (!proc)
+    return -1;
+  const int self = ::getpid();
+  while (auto* e = ::readdir(proc)) {
+    if (std::atoi(e->d_name) <= 0)
+      continue;
+    std::ifstream stat("/proc/" + std::string{e->d_name} + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close == std::string::npos || close + 4 >= line.size())
+      continue;
+    char state = line[close + 2];
+    int ppid = std::atoi(line.c_str() + close + 4);
+    n += state == 'Z' && ppid == self;
+  }
+  ::closedir(proc);
+  return n;
+}
+
 inline bool process_alive(int pid) {
   if (::kill(pid, 0) != 0)
     return false;
@@ -102,6 +126,8 @@ struct ready_runtime {
     // ... and application cleanup found nothing left to kill.
     CHECK(rt->last_cleanup().ran);
     CHECK(rt->last_cleanup().orphans_found == 0);
+    // ... and every process the runtime started was reaped: no zombie.
+    CHECK(zombie_children() == 0);
   }
 
   runtime* operator->() { return rt.get(); }
