@@ -113,8 +113,9 @@ public:
   }
 
   void on_exit() override {
-    // However we end, the process must not outlive us.
-    if (pid_ > 0 && !exited_)
+    // However we end, neither the process nor its group may outlive us (a
+    // group already gone makes this a no-op).
+    if (pid_ > 0)
       if (auto l = opts_.launcher.lock())
         l->kill_group(pid_);
     conn_.reset();
@@ -416,7 +417,9 @@ private:
     // The group may still hold the process or grandchildren: kill it, but do
     // not wait here; the pool must see this worker gone at once, and the
     // slot's next worker waits until the old group is empty before it launches.
-    if (pid_ > 0 && !exited_)
+    // Even when the leader has already exited: its group may hold
+    // grandchildren (the launcher keeps such lingering groups killable).
+    if (pid_ > 0)
       if (auto l = opts_.launcher.lock())
         l->kill_group(pid_);
     finish_stop();
