@@ -1,6 +1,5 @@
 #include "actors/runtime.hpp"
 
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,7 +30,6 @@
 #include "transport/boot_sweep.hpp"
 #include "transport/process_launcher.hpp"
 #include "transport/process_registry.hpp"
-#include "transport/process_registry_proc.hpp"
 
 namespace snakepit {
 
@@ -261,19 +259,19 @@ struct runtime::impl {
 
   detail::worker_options worker_options_for(std::size_t i) {
     detail::worker_options w;
-    w.worker_id = fmt::format("worker-{}", i);
+    w.context.worker_id = fmt::format("worker-{}", i);
+    w.context.run_id = run_id;
+    w.context.endpoint = fmt::format("{}/w{}.sock", dir, i);
+    w.context.tcp = cfg.transport == config::worker_transport::tcp_loopback;
+    w.context.python = cfg.python;
+    w.context.module = cfg.adapter;
+    w.context.python_path = cfg.python_path;
+    w.context.stop_grace = cfg.shutdown_grace;
     w.pool = [ref = pool] { return ref->get(); };
     w.launcher = launcher;
     w.registry = registry;
     w.adapter = cfg.worker_adapter ? cfg.worker_adapter : make_grpc_python_adapter();
-    w.python = cfg.python;
-    w.module = cfg.adapter;
-    w.python_path = cfg.python_path;
-    w.socket_path = fmt::format("{}/w{}.sock", dir, i);
-    w.tcp = cfg.transport == config::worker_transport::tcp_loopback;
-    w.run_id = run_id;
     w.startup_timeout = cfg.startup_timeout;
-    w.stop_grace = cfg.shutdown_grace;
     w.log = cfg.log;
     return w;
   }
@@ -313,7 +311,7 @@ struct runtime::impl {
       so.intensity = cfg.worker_restarts;
       so.observer = observer;
       auto wopts = worker_options_for(i);
-      slots.push_back(sv::starter_child(wopts.worker_id, detail::worker_child_spec(wopts), so));
+      slots.push_back(sv::starter_child(wopts.context.worker_id, detail::worker_child_spec(wopts), so));
     }
     auto workers_spec = sv::dynamic_supervisor_child("worker_supervisor", wflags);
     auto spawn_dyn = workers_spec.start;

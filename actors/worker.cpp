@@ -96,7 +96,7 @@ public:
         if (state_ == state::stopping)
           wind_down();
         else
-          fail_startup(fmt::format("could not launch {}: {}", opts_.python, why));
+          fail_startup(fmt::format("could not launch {}: {}", opts_.context.python, why));
       },
       [this](proc_line_atom, int stream, std::string& text) { on_line(stream, std::move(text)); },
       [this](proc_exited_atom, std::string& status, bool clean) { on_exited(status, clean); },
@@ -133,7 +133,7 @@ private:
 
   void log(log_level level, const std::string& msg) {
     if (opts_.log)
-      opts_.log(level, fmt::format("[{}] {}", opts_.worker_id, msg));
+      opts_.log(level, fmt::format("[{}] {}", opts_.context.worker_id, msg));
   }
 
   // -- start ------------------------------------------------------------------
@@ -152,8 +152,8 @@ private:
       delayed_send(self_handle(), 10ms, slot_poll_atom::value);
       return;
     }
-    if (::unlink(opts_.socket_path.c_str()) != 0 && errno != ENOENT) {
-      fail_startup(fmt::format("cannot remove stale socket {}: {}", opts_.socket_path,
+    if (::unlink(opts_.context.endpoint.c_str()) != 0 && errno != ENOENT) {
+      fail_startup(fmt::format("cannot remove stale socket {}: {}", opts_.context.endpoint,
                                std::strerror(errno)));
       return;
     }
@@ -164,26 +164,13 @@ private:
 
   mailbox_ref me() { return mailbox_ref{caf::actor_cast<caf::weak_actor_ptr>(this)}; }
 
-  worker_context context() const {
-    worker_context ctx;
-    ctx.worker_id = opts_.worker_id;
-    ctx.run_id = opts_.run_id;
-    ctx.endpoint = opts_.socket_path;
-    ctx.tcp = opts_.tcp;
-    ctx.python = opts_.python;
-    ctx.module = opts_.module;
-    ctx.python_path = opts_.python_path;
-    ctx.stop_grace = opts_.stop_grace;
-    return ctx;
-  }
-
   void launch_process() {
     state_ = state::launching;
     launch_in_flight_ = true;
-    auto spec = opts_.adapter->launch_spec(context());
+    auto spec = opts_.adapter->launch_spec(opts_.context);
     // Whatever the adapter, the process and every descendant that keeps its
     // environment carry the run id: sweeps recognise grandchildren by it.
-    spec.environment.emplace_back(std::string{tp::run_id_variable}, opts_.run_id);
+    spec.environment.emplace_back(std::string{tp::run_id_variable}, opts_.context.run_id);
     // The durable record comes first: a host that dies right after the spawn
     // still leaves a row the next boot sweep finds.
     std::int64_t row = -1;
@@ -191,7 +178,7 @@ private:
       std::string cmd = spec.program;
       for (auto& a : spec.arguments)
         cmd += " " + a;
-      if (auto r = opts_.registry->reserve(opts_.run_id, opts_.worker_id, cmd))
+      if (auto r = opts_.registry->reserve(opts_.context.run_id, opts_.context.worker_id, cmd))
         row = *r;
       else
         log(log_level::warning, "process registry: " + tp::to_string(r.error()));
@@ -260,7 +247,7 @@ private:
 
   void connect(const std::string& ready_line) {
     state_ = state::health_check;
-    auto c = opts_.adapter->connect(context(), ready_line);
+    auto c = opts_.adapter->connect(opts_.context, ready_line);
     if (!c) {
       fail_startup(c.error().message());
       return;
@@ -301,7 +288,7 @@ private:
       return;
     }
     send(pool, worker_ready_atom::value,
-         worker_hello{opts_.worker_id, caf::actor_cast<caf::actor>(this), pid_});
+         worker_hello{opts_.context.worker_id, caf::actor_cast<caf::actor>(this), pid_});
   }
 
   std::string stderr_tail() const {
@@ -316,12 +303,12 @@ private:
   void fail_startup(std::string why) {
     if (state_ == state::stopping)
       return;
-    auto msg = fmt::format("worker {} failed to start: {}", opts_.worker_id, why);
+    auto msg = fmt::format("worker {} failed to start: {}", opts_.context.worker_id, why);
     if (!stderr_tail_.empty())
       msg += "; last stderr lines:" + stderr_tail();
     log(log_level::error, msg);
     if (auto pool = opts_.pool())
-      send(pool, worker_failed_atom::value, opts_.worker_id,
+      send(pool, worker_failed_atom::value, opts_.context.worker_id,
            snakepit::error{errc::startup_failed, msg});
     exit_reason_ = caf::make_error(caf::sec::runtime_error, msg);
     state_ = state::stopping;
@@ -334,13 +321,13 @@ private:
   caf::result<call_outcome> execute(call c) {
     if (state_ != state::ready)
       return call_outcome::failed({state_ == state::stopping ? errc::shutting_down : errc::not_ready,
-                                   fmt::format("worker {} is not ready", opts_.worker_id)});
+                                   fmt::format("worker {} is not ready", opts_.context.worker_id)});
     auto id = c.id;
     auto sink = c.stream_sink;
     if (auto err = conn_->execute(std::move(c))) {
       if (err->code() == errc::worker_crashed) {
         auto out = call_outcome::failed(*err);
-        crash(fmt::format("worker {} cannot send: {}", opts_.worker_id, err->message()));
+        crash(fmt::format("worker {} cannot send: {}", opts_.context.worker_id, err->message()));
         return out;
       }
       return call_outcome::failed(std::move(*err));
@@ -388,7 +375,7 @@ private:
     // The stream ends on its own only when the process goes (or is about
     // to). Leave at once: while this worker stayed registered, the pool
     // would hand it call after call, each failing at once.
-    crash(fmt::format("worker {} execute stream closed: {}", opts_.worker_id,
+    crash(fmt::format("worker {} execute stream closed: {}", opts_.context.worker_id,
                       why.empty() ? "by the worker" : why));
   }
 
@@ -403,7 +390,7 @@ private:
       return;
     }
     // A worker is not supposed to end on its own, even with code 0.
-    crash(fmt::format("worker {} python process {}{}", opts_.worker_id, status,
+    crash(fmt::format("worker {} python process {}{}", opts_.context.worker_id, status,
                       clean ? " (unexpectedly)" : ""));
   }
 
@@ -430,7 +417,7 @@ private:
       return;
     state_ = state::stopping;
     exit_reason_ = std::move(reason);
-    fail_pending(errc::shutting_down, fmt::format("worker {} is shutting down", opts_.worker_id));
+    fail_pending(errc::shutting_down, fmt::format("worker {} is shutting down", opts_.context.worker_id));
     if (conn_)
       conn_->close();
     wind_down();
@@ -457,12 +444,12 @@ private:
     if (brutal_)
       l->kill_group(pid_, done);
     else
-      l->terminate(pid_, opts_.stop_grace, done);
+      l->terminate(pid_, opts_.context.stop_grace, done);
   }
 
   void finish_stop() {
     conn_.reset();
-    ::unlink(opts_.socket_path.c_str());
+    ::unlink(opts_.context.endpoint.c_str());
     quit(exit_reason_);
   }
 
@@ -490,12 +477,12 @@ caf::actor spawn_worker(caf::actor_system& sys, worker_options options,
 
 supervision::child_spec worker_child_spec(worker_options options) {
   supervision::child_spec spec;
-  spec.id = options.worker_id;
+  spec.id = options.context.worker_id;
   spec.restart = supervision::restart_type::permanent;
   // SIGTERM, the grace period, SIGKILL and the group check must fit.
-  spec.shutdown = supervision::shutdown_spec::timeout(options.stop_grace + 5000ms);
+  spec.shutdown = supervision::shutdown_spec::timeout(options.context.stop_grace + 5000ms);
   auto slot = std::make_shared<worker_slot>();
-  slot->id = options.worker_id;
+  slot->id = options.context.worker_id;
   spec.start = [options = std::move(options), slot](caf::actor_system& sys)
     -> caf::expected<caf::actor> { return spawn_worker(sys, options, slot); };
   return spec;

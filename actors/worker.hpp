@@ -18,6 +18,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/worker_context.hpp"
 #include "supervision/child_spec.hpp"
 
 namespace snakepit::transport {
@@ -48,7 +49,7 @@ struct worker_slot {
 };
 
 struct worker_options {
-  std::string worker_id;                        // the slot id, e.g. "worker-1"
+  worker_context context;                       // the slot, as its adapter sees it
   std::function<caf::actor()> pool;             // the current pool: receives hello / failed
   /// Weak: the runtime alone owns the launcher and destroys it on its own
   /// thread at shutdown (never from a launcher callback that happens to drop
@@ -57,15 +58,8 @@ struct worker_options {
   /// Every process is recorded before it is spawned (may be null).
   std::shared_ptr<transport::process_registry> registry;
   std::shared_ptr<const worker_adapter> adapter;  // how to launch, connect, execute
-  std::string python = "/usr/bin/python3";
-  std::string module;                           // what the adapter runs: MODULE[:CLASS]
-  std::vector<std::string> python_path;         // prepended to PYTHONPATH
-  std::string socket_path;                      // the slot's private endpoint (socket)
-  bool tcp = false;                             // loopback TCP instead of the socket
-  std::string run_id;
   std::chrono::milliseconds startup_timeout{15000};
   std::chrono::milliseconds health_timeout{5000};
-  std::chrono::milliseconds stop_grace{2000};
   std::chrono::milliseconds previous_process_wait{5000};  // bound on waiting for the old group
   log_function log;
 };

@@ -19,23 +19,12 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/error.hpp"
+#include "actors/worker_context.hpp"
 #include "actors/worker_protocol.hpp"
 #include "transport/process_observer.hpp"
 #include "transport/process_spec.hpp"
 
 namespace snakepit {
-
-/// What an adapter knows about the worker slot it serves.
-struct worker_context {
-  std::string worker_id;                 // the slot id, e.g. "worker-1"
-  std::string run_id;                    // must appear on the process's command line
-  std::string endpoint;                  // a private path for this slot (e.g. a socket)
-  bool tcp = false;                      // listen on loopback TCP instead of `endpoint`
-  std::string python;                    // interpreter (for Python adapters)
-  std::string module;                    // what to run (config.adapter)
-  std::vector<std::string> python_path;  // for Python adapters
-  std::chrono::milliseconds stop_grace{2000};
-};
 
 struct connection_callbacks {
   /// The one outcome of a call (for a stream: after its chunks; null on success).

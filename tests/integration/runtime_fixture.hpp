@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,66 +24,66 @@ namespace snakepit::test {
 
 using namespace std::chrono_literals;
 
+/// State and parent of a process from /proc/PID/stat, or nullopt if it is gone.
+struct proc_status {
+  char state = '?';
+  int ppid = 0;
+};
+
+inline std::optional<proc_status> read_status(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line))
+    return std::nullopt;
+  auto close = line.rfind(')');  // the command name may itself hold ')'
+  if (close == std::string::npos || close + 4 >= line.size())
+    return std::nullopt;
+  return proc_status{line[close + 2], std::atoi(line.c_str() + close + 4)};
+}
+
+/// Calls `f(pid)` for every process in /proc.
+template <class F>
+void for_each_process(F f) {
+  DIR* proc = ::opendir("/proc");
+  if (!proc)
+    return;
+  while (auto* e = ::readdir(proc))
+    if (int pid = std::atoi(e->d_name); pid > 0)
+      f(pid);
+  ::closedir(proc);
+}
+
 /// Pids of live (non-zombie) processes whose command line carries `run_id`.
 inline std::vector<int> pids_with_run_id(const std::string& run_id) {
   std::vector<int> out;
-  DIR* proc = ::opendir("/proc");
-  if (!proc)
-    return out;
-  while (auto* e = ::readdir(proc)) {
-    int pid = std::atoi(e->d_name);
-    if (pid <= 0)
-      continue;
-    std::ifstream cmd("/proc/" + std::string{e->d_name} + "/cmdline", std::ios::binary);
+  for_each_process([&](int pid) {
+    std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
     std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
     if (args.find(run_id) == std::string::npos)
-      continue;
-    std::ifstream stat("/proc/" + std::string{e->d_name} + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z')
-      continue;
-    out.push_back(pid);
-  }
-  ::closedir(proc);
+      return;
+    if (auto st = read_status(pid); st && st->state != 'Z')
+      out.push_back(pid);
+  });
   return out;
 }
 
 /// Children of this (test) process that died and were never reaped.
 inline int zombie_children() {
   int n = 0;
-  DIR* proc = ::opendir("/proc");
-  if (!proc)
-    return -1;
   const int self = ::getpid();
-  while (auto* e = ::readdir(proc)) {
-    if (std::atoi(e->d_name) <= 0)
-      continue;
-    std::ifstream stat("/proc/" + std::string{e->d_name} + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    if (close == std::string::npos || close + 4 >= line.size())
-      continue;
-    char state = line[close + 2];
-    int ppid = std::atoi(line.c_str() + close + 4);
-    n += state == 'Z' && ppid == self;
-  }
-  ::closedir(proc);
+  for_each_process([&](int pid) {
+    auto st = read_status(pid);
+    n += st && st->state == 'Z' && st->ppid == self;
+  });
   return n;
 }
 
 inline bool process_alive(int pid) {
   if (::kill(pid, 0) != 0)
     return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  auto close = line.rfind(')');
-  return !(close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z');
+  auto st = read_status(pid);
+  return st && st->state != 'Z';
 }
-
 
 /// What went wrong with a result, for failure messages.
 template <class R>
