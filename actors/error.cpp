@@ -16,6 +16,12 @@ const char* to_string(errc code) {
     case errc::worker_busy: return "worker_busy";
     case errc::session_not_found: return "session_not_found";
     case errc::startup_failed: return "startup_failed";
+    case errc::variable_not_found: return "variable_not_found";
+    case errc::invalid_value: return "invalid_value";
+    case errc::version_conflict: return "version_conflict";
+    case errc::already_exists: return "already_exists";
+    case errc::invalid_state: return "invalid_state";
+    case errc::session_limit: return "session_limit";
     case errc::internal: return "internal";
   }
   return "unknown_error";

@@ -22,6 +22,12 @@ enum class errc : uint8_t {
   worker_busy,       // strict_fail_fast affinity and the session's worker is busy
   session_not_found, // no such session
   startup_failed,    // a worker could not start (bad interpreter, adapter that does not import, ...)
+  variable_not_found, // no such variable in the session
+  invalid_value,     // a value breaks a variable's type or constraints; nothing was changed
+  version_conflict,  // compare-and-set: the variable changed since the version given
+  already_exists,    // a name (session id, variable, host tool) is already taken
+  invalid_state,     // the session cannot take this now (paused, in cleanup, terminated)
+  session_limit,     // max_sessions sessions exist already
   internal,          // a bug of ours; the message says where
 };
 
