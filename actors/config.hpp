@@ -10,6 +10,7 @@
 
 #include "actors/pool_event.hpp"
 #include "actors/pool_types.hpp"
+#include "actors/telemetry.hpp"
 #include "actors/worker.hpp"
 #include "supervision/restart_intensity.hpp"
 #include "supervision/supervision_event.hpp"
@@ -70,6 +71,9 @@ struct config {
 
   log_function log;  // empty: warnings and errors to stderr
   pool_observer pool_events;  // optional: every pool event (queued, dispatched, done, ...)
+  /// Optional: named events with measurements (boot sweep, cleanup, process
+  /// registry, sessions); see telemetry.hpp and the README for the names.
+  telemetry_handler telemetry;
   supervision::event_observer supervision_observer;  // optional: every supervision event
 };
 

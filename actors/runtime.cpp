@@ -20,6 +20,7 @@
 #include "actors/grpc_python_adapter.hpp"
 #include "actors/pool.hpp"
 #include "actors/pool_error.hpp"
+#include "actors/process_registry_actor.hpp"
 #include "actors/worker.hpp"
 #include "actors/worker_protocol.hpp"
 #include "supervision/blocking_calls.hpp"
@@ -28,6 +29,7 @@
 #include "supervision/supervision_error.hpp"
 #include "supervision/supervisor.hpp"
 #include "transport/boot_sweep.hpp"
+#include "transport/orphan_sweep.hpp"
 #include "transport/process_launcher.hpp"
 #include "transport/process_registry.hpp"
 
@@ -61,8 +63,9 @@ void default_log(log_level level, const std::string& line) {
     std::fprintf(stderr, "snakepit %s: %s\n", to_string(level), line.c_str());
 }
 
-/// The pool handle the workers say hello to; replaced when the pool restarts.
-class pool_ref {
+/// The current incarnation of a restartable child (the pool, the process
+/// registry): workers reach it through this, as a restart replaces the handle.
+class current_actor {
 public:
   void set(caf::actor a) {
     std::lock_guard<std::mutex> guard{mx_};
@@ -125,6 +128,7 @@ caf::actor_system_config& configure(caf::actor_system_config& cfg, const config&
 struct runtime::impl {
   config cfg;
   std::string run_id;
+  std::string host_identity = transport::current_host_identity();
   std::string dir;
   // Declared before the actor system: outlives every actor that records into it.
   std::shared_ptr<transport::process_registry> registry;
@@ -134,7 +138,8 @@ struct runtime::impl {
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<transport::process_launcher> launcher;
-  std::shared_ptr<pool_ref> pool = std::make_shared<pool_ref>();
+  std::shared_ptr<current_actor> pool = std::make_shared<current_actor>();
+  std::shared_ptr<current_actor> registry_actor = std::make_shared<current_actor>();
   caf::actor tree;
   std::atomic<uint64_t> next_call_id{1};
   std::mutex stop_mx;
@@ -166,7 +171,21 @@ struct runtime::impl {
       fatal = std::move(*err);
       return;
     }
+    run_boot_sweep();
     start_tree();
+  }
+
+  void emit(std::string name, std::map<std::string, double> measurements,
+            std::map<std::string, std::string> metadata) const {
+    if (!cfg.telemetry)
+      return;
+    telemetry_event ev;
+    ev.name = std::move(name);
+    ev.measurements = std::move(measurements);
+    ev.metadata = std::move(metadata);
+    ev.metadata.emplace("run_id", run_id);
+    ev.metadata.emplace("instance", instance_of(cfg));
+    cfg.telemetry(ev);
   }
 
   // The durable record of our processes, and the boot sweep of what earlier
@@ -187,25 +206,57 @@ struct runtime::impl {
       return std::nullopt;
     }
     registry = std::shared_ptr<transport::process_registry>(std::move(*reg));
+    if (auto& moved = registry->moved_aside_to())
+      emit("snakepit.registry.moved_aside", {}, {{"path", path}, {"moved_to", *moved}});
     if (auto r = registry->begin_run(run_id, instance_of(cfg), ::getpid()); !r)
       cfg.log(log_level::warning, "process registry: " + transport::to_string(r.error()));
-    if (cfg.boot_sweep) {
+    return std::nullopt;
+  }
+
+  // Before any worker starts: what earlier runs of this instance left
+  // running. First by the registry's rows (pid, start time and run id must
+  // all match), then by environment, which also finds what the registry lost
+  // (a corrupt file moved aside, a registry that could not be opened).
+  void run_boot_sweep() {
+    if (!cfg.boot_sweep)
+      return;
+    auto began = std::chrono::steady_clock::now();
+    sweep.ran = true;
+    if (registry) {
       transport::sweep_options so;
       so.grace = cfg.shutdown_grace;
       so.on_event = [log = cfg.log](const std::string& line) {
         log(log_level::warning, "boot sweep: " + line);
       };
-      if (auto r = transport::boot_sweep(*registry, run_id, so)) {
+      if (auto r = transport::boot_sweep(*registry, run_id, so))
         sweep = to_report(*r);
-        if (r->found > 0)
-          cfg.log(log_level::warning,
-                  fmt::format("boot sweep: {} processes of earlier runs found, {} killed",
-                              r->found, r->killed));
-      } else {
+      else
         cfg.log(log_level::warning, "boot sweep: " + transport::to_string(r.error()));
-      }
     }
-    return std::nullopt;
+    transport::orphan_sweep_options oo;
+    oo.grace = cfg.shutdown_grace;
+    auto orphans = transport::sweep_orphans_by_environment(instance_of(cfg), run_id, oo);
+    sweep.ran = true;
+    sweep.found += orphans.found;
+    sweep.found_by_environment = orphans.found;
+    sweep.killed += orphans.killed;
+    sweep.survived += orphans.survived;
+    for (auto pid : orphans.killed_pids)
+      cfg.log(log_level::warning,
+              fmt::format("boot sweep: killed process {} of a dead host of instance {} "
+                          "(found by its environment)", pid, instance_of(cfg)));
+    std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - began;
+    emit("snakepit.boot_sweep.done",
+         {{"found", double(sweep.found)}, {"killed", double(sweep.killed)},
+          {"survived", double(sweep.survived)}, {"already_gone", double(sweep.already_gone)},
+          {"skipped_pid_reused", double(sweep.skipped_pid_reused)},
+          {"found_by_environment", double(sweep.found_by_environment)},
+          {"duration_ms", took.count()}},
+         {});
+    if (sweep.found > 0)
+      cfg.log(log_level::warning,
+              fmt::format("boot sweep: {} processes of earlier runs found, {} killed", sweep.found,
+                          sweep.killed));
   }
 
   // After the tree has stopped (application_cleanup, the last actor down,
@@ -269,8 +320,11 @@ struct runtime::impl {
     w.context.stop_grace = cfg.shutdown_grace;
     w.pool = [ref = pool] { return ref->get(); };
     w.launcher = launcher;
-    w.registry = registry;
+    if (registry)
+      w.registry = [ref = registry_actor] { return ref->get(); };
     w.adapter = cfg.worker_adapter ? cfg.worker_adapter : make_grpc_python_adapter();
+    w.environment = {{std::string{transport::instance_variable}, instance_of(cfg)},
+                     {std::string{transport::host_variable}, host_identity}};
     w.startup_timeout = cfg.startup_timeout;
     w.log = cfg.log;
     return w;
@@ -332,14 +386,35 @@ struct runtime::impl {
     co.run_id = run_id;
     co.log = cfg.log;
     co.report = [this](const detail::cleanup_counts& c) {
-      std::lock_guard<std::mutex> guard{cleanup_mx};
-      cleanup.ran = true;
-      cleanup.orphans_found += c.orphans_found;
-      cleanup.orphans_killed += c.orphans_killed;
+      {
+        std::lock_guard<std::mutex> guard{cleanup_mx};
+        cleanup.ran = true;
+        cleanup.orphans_found += c.orphans_found;
+        cleanup.orphans_killed += c.orphans_killed;
+      }
+      emit("snakepit.cleanup.done",
+           {{"orphans_found", double(c.orphans_found)}, {"orphans_killed", double(c.orphans_killed)}},
+           {});
     };
     // First up, last down: it stops after every worker has stopped.
-    auto cleanup_spec = detail::application_cleanup_child(co);
-    auto t = sv::start_supervisor(*sys, app, {cleanup_spec, pool_spec, workers_spec}, 10000ms);
+    std::vector<sv::child_spec> children{detail::application_cleanup_child(co)};
+    if (registry) {
+      detail::registry_actor_options ro;
+      ro.registry = registry;
+      ro.run_id = run_id;
+      ro.log = cfg.log;
+      auto spec = detail::process_registry_child(ro);
+      spec.start = [start = spec.start, ref = registry_actor](caf::actor_system& s) {
+        auto a = start(s);
+        if (a)
+          ref->set(*a);
+        return a;
+      };
+      children.push_back(std::move(spec));
+    }
+    children.push_back(pool_spec);
+    children.push_back(workers_spec);
+    auto t = sv::start_supervisor(*sys, app, children, 10000ms);
     if (!t) {
       fatal = snakepit::error{errc::startup_failed, sv::describe(t.error())};
       return;
@@ -618,7 +693,23 @@ result<runtime::sweep_report> runtime::cleanup(const config& cfg) {
   auto r = transport::boot_sweep(**reg, "cleanup-" + random_run_id(), so);
   if (!r)
     return snakepit::error{errc::internal, transport::to_string(r.error())};
-  return to_report(*r);
+  auto report = to_report(*r);
+  transport::orphan_sweep_options oo;
+  oo.grace = cfg.shutdown_grace;
+  auto orphans = transport::sweep_orphans_by_environment(instance_of(cfg), "", oo);
+  report.found += orphans.found;
+  report.found_by_environment = orphans.found;
+  report.killed += orphans.killed;
+  report.survived += orphans.survived;
+  return report;
+}
+
+caf::actor_system& runtime::system() {
+  return *impl_->sys;
+}
+
+caf::actor runtime::supervision_tree() const {
+  return impl_->tree;
 }
 
 } // namespace snakepit

@@ -14,6 +14,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/config.hpp"
@@ -82,6 +84,9 @@ public:
     std::size_t survived = 0;
     std::size_t already_gone = 0;  // recorded, no longer running
     std::size_t skipped_pid_reused = 0;
+    /// Of `found`: orphans of dead hosts found by their environment, which
+    /// the registry did not vouch for (e.g. its file was corrupt).
+    std::size_t found_by_environment = 0;
   };
   const sweep_report& boot_sweep() const;
 
@@ -98,6 +103,12 @@ public:
   /// For scripts: kills every process recorded by earlier runs of the
   /// config's instance that is still running (same rules as the boot sweep).
   static result<sweep_report> cleanup(const config& cfg);
+  /// The actor system and the top (app) supervisor, for introspection with
+  /// the supervision API (which_children, count_children, ...) and for
+  /// fault injection in tests. Null tree: the runtime could not start.
+  caf::actor_system& system();
+  caf::actor supervision_tree() const;
+
   /// The private directory holding the worker sockets (removed at shutdown).
   const std::string& runtime_dir() const;
 

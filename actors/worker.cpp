@@ -11,12 +11,12 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "actors/process_registry_actor.hpp"
 #include "actors/worker_adapter.hpp"
 #include "actors/worker_protocol.hpp"
 #include "supervision/supervision_messages.hpp"
 #include "transport/process_group_probe.hpp"
 #include "transport/process_launcher.hpp"
-#include "transport/process_registry.hpp"
 #include "transport/process_registry_proc.hpp"
 
 namespace snakepit {
@@ -171,30 +171,54 @@ private:
     // Whatever the adapter, the process and every descendant that keeps its
     // environment carry the run id: sweeps recognise grandchildren by it.
     spec.environment.emplace_back(std::string{tp::run_id_variable}, opts_.context.run_id);
+    for (auto& kv : opts_.environment)
+      spec.environment.push_back(kv);
     // The durable record comes first: a host that dies right after the spawn
     // still leaves a row the next boot sweep finds.
-    std::int64_t row = -1;
-    if (opts_.registry) {
-      std::string cmd = spec.program;
-      for (auto& a : spec.arguments)
-        cmd += " " + a;
-      if (auto r = opts_.registry->reserve(opts_.context.run_id, opts_.context.worker_id, cmd))
-        row = *r;
-      else
-        log(log_level::warning, "process registry: " + tp::to_string(r.error()));
+    caf::actor registry = opts_.registry ? opts_.registry() : caf::actor{};
+    if (!registry) {
+      spawn_process(std::move(spec), registry, -1);
+      return;
+    }
+    std::string cmd = spec.program;
+    for (auto& a : spec.arguments)
+      cmd += " " + a;
+    auto shared_spec = std::make_shared<tp::process_spec>(std::move(spec));
+    request(registry, opts_.registry_timeout, registry_reserve_atom::value,
+            opts_.context.worker_id, std::move(cmd))
+      .then(
+        [this, shared_spec, registry](int64_t row) {
+          spawn_process(std::move(*shared_spec), registry, row);
+        },
+        [this, shared_spec, registry](caf::error& e) {
+          log(log_level::warning,
+              "process registry: no row reserved (" + to_string(e) + "); spawning anyway");
+          spawn_process(std::move(*shared_spec), registry, -1);
+        });
+  }
+
+  void spawn_process(tp::process_spec spec, caf::actor registry, int64_t row) {
+    if (state_ == state::stopping) {  // stopped while the row was being reserved
+      launch_in_flight_ = false;
+      if (registry && row >= 0)
+        anon_send(registry, registry_exited_atom::value, row, std::string{"never spawned"});
+      wind_down();
+      return;
     }
     auto me = this->me();
-    auto registry = opts_.registry;
     tp::process_observer obs;
-    // The registry is updated from the launcher's I/O thread: it is also the
-    // reaper, so the pid cannot have been reused when the start time is read.
+    // The registry learns of the process from the launcher's I/O thread: it
+    // is also the reaper, so the pid cannot have been reused when the start
+    // time is read.
     obs.on_started = [me, registry, row](tp::process_result<tp::process_started> r) {
       if (registry && row >= 0) {
         if (r)
-          (void) registry->complete(row, r->pid, r->pgid,
-                                    tp::read_process_start_ticks(r->pid).value_or(0));
+          caf::anon_send(registry, registry_complete_atom::value, row, static_cast<int>(r->pid),
+                         static_cast<int>(r->pgid),
+                         static_cast<uint64_t>(tp::read_process_start_ticks(r->pid).value_or(0)));
         else
-          (void) registry->mark_exited(row, "spawn failed: " + tp::to_string(r.error()));
+          caf::anon_send(registry, registry_exited_atom::value, row,
+                         "spawn failed: " + tp::to_string(r.error()));
       }
       if (r)
         me.post(proc_started_atom::value, static_cast<int>(r->pid));
@@ -206,7 +230,7 @@ private:
     };
     obs.on_exit = [me, registry, row](tp::process_exit ex) {
       if (registry && row >= 0)
-        (void) registry->mark_exited(row, tp::to_string(ex.status));
+        caf::anon_send(registry, registry_exited_atom::value, row, tp::to_string(ex.status));
       bool clean = ex.status.exited() && ex.status.code() == 0;
       me.post(proc_exited_atom::value, tp::to_string(ex.status), clean);
     };

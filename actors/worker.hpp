@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -23,7 +24,6 @@
 
 namespace snakepit::transport {
 class process_launcher;
-class process_registry;
 }
 
 namespace snakepit {
@@ -55,9 +55,15 @@ struct worker_options {
   /// thread at shutdown (never from a launcher callback that happens to drop
   /// the last reference to a worker).
   std::weak_ptr<transport::process_launcher> launcher;
-  /// Every process is recorded before it is spawned (may be null).
-  std::shared_ptr<transport::process_registry> registry;
+  /// The current process_registry actor: every process is recorded before it
+  /// is spawned. Empty function or null handle: no registry.
+  std::function<caf::actor()> registry;
+  std::chrono::milliseconds registry_timeout{2000};  // reserve round trip
   std::shared_ptr<const worker_adapter> adapter;  // how to launch, connect, execute
+  /// Added to every process's environment besides the run id: the instance
+  /// and the host's identity, by which a boot sweep finds orphans the
+  /// registry lost (transport/orphan_sweep.hpp).
+  std::vector<std::pair<std::string, std::string>> environment;
   std::chrono::milliseconds startup_timeout{15000};
   std::chrono::milliseconds health_timeout{5000};
   std::chrono::milliseconds previous_process_wait{5000};  // bound on waiting for the old group

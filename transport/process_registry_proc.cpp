@@ -140,6 +140,27 @@ bool environment_carries_run_id(process_id pid, std::string_view run_id) {
   return false;
 }
 
+std::optional<std::string> read_environment_variable(process_id pid, std::string_view name) {
+  if (pid <= 0 || name.empty())
+    return std::nullopt;
+  auto raw = read_proc_file(pid, "environ");
+  if (!raw)
+    return std::nullopt;
+  std::string_view all{*raw};
+  std::size_t start = 0;
+  while (start < all.size()) {
+    std::size_t nul = all.find('\0', start);
+    if (nul == std::string_view::npos)
+      nul = all.size();
+    auto entry = all.substr(start, nul - start);
+    if (entry.size() > name.size() && entry.substr(0, name.size()) == name
+        && entry[name.size()] == '=')
+      return std::string{entry.substr(name.size() + 1)};
+    start = nul + 1;
+  }
+  return std::nullopt;
+}
+
 bool process_carries_run_id(process_id pid, std::string_view run_id) {
   const auto args = read_process_arguments(pid);
   if (args && arguments_carry_run_id(*args, run_id))

@@ -46,6 +46,11 @@ struct proc_stat {
 /// command line says nothing is still known as ours.
 inline constexpr std::string_view run_id_variable = "SNAKEPIT_RUN_ID";
 
+/// The value of `name` in /proc/PID/environ (the environment the process
+/// started with), or nullopt if it is not set or the process is gone.
+[[nodiscard]] std::optional<std::string> read_environment_variable(process_id pid,
+                                                                   std::string_view name);
+
 /// True if /proc/PID/environ holds SNAKEPIT_RUN_ID=`run_id`.
 [[nodiscard]] bool environment_carries_run_id(process_id pid, std::string_view run_id);
 

@@ -100,6 +100,7 @@ def install_signal_handlers(latch: StopLatch) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    latch.use_as_signal_wakeup()
 
 
 def load_adapter(args):
