@@ -18,11 +18,17 @@ TEST_CASE("a_host_killed_with_sigkill_leaves_nothing_once_a_new_host_of_its_inst
     auto cfg = test_config(2);
     cfg.instance = instance;
     auto t0 = std::chrono::steady_clock::now();
+    auto alive_at_start = pids_with_run_id(old.run_id).size();
     ready_runtime fresh{cfg};
     // The old workers are gone within 2 s of the new start.
     CHECK(eventually([&] { return pids_with_run_id(old.run_id).empty(); },
                      2000ms - std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::steady_clock::now() - t0)));
+    auto clean_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - t0).count();
+    MESSAGE("round " << round << ": " << alive_at_start << " old processes alive at the new "
+            "start, none " << clean_ms << " ms later (new host ready); boot sweep found "
+            << fresh->boot_sweep().found << ", killed " << fresh->boot_sweep().killed);
     for (int pid : old.worker_pids)
       CHECK_FALSE(process_alive(pid));
     // The new host's workers were not touched by the sweep.
@@ -56,4 +62,38 @@ TEST_CASE("a_grandchild_left_by_a_sigkilled_host_is_swept_by_the_next_host") {
   CHECK(fresh->boot_sweep().found >= 1);
   if (process_alive(old.grandchild))  // never leave it behind, even on failure
     ::kill(old.grandchild, SIGKILL);
+}
+
+TEST_CASE("two_instances_on_one_machine_never_sweep_each_others_processes") {
+  // A SIGKILLed host of instance A leaves a grandchild; a host of instance B
+  // starts (its boot sweep runs) while a live host of A also runs: neither
+  // the orphan of A nor the live worker of A is touched by B.
+  const std::string data_dir = "/tmp/snakepit-tests";
+  const std::string a = fmt::format("pair-a-{}", ::getpid());
+  const std::string b = fmt::format("pair-b-{}", ::getpid());
+  auto old_a = start_and_kill_host(data_dir, a, true);
+  REQUIRE(old_a.grandchild > 0);
+  {
+    auto cfg_a = test_config(1);
+    cfg_a.instance = a;
+    cfg_a.boot_sweep = false;  // A's own sweep would take its orphan: keep it for B to ignore
+    ready_runtime live_a{cfg_a};
+    auto a_worker = live_a->list_workers().at(0).os_pid;
+    auto cfg_b = test_config(1);
+    cfg_b.instance = b;
+    ready_runtime host_b{cfg_b};
+    CHECK(host_b->boot_sweep().ran);
+    CHECK(host_b->boot_sweep().found == 0);
+    CHECK(process_alive(old_a.grandchild));
+    CHECK(process_alive(a_worker));
+    CHECK(live_a->execute("ping"));
+  }
+  // The next host of A does sweep it.
+  auto cfg_a2 = test_config(1);
+  cfg_a2.instance = a;
+  ready_runtime next_a{cfg_a2};
+  CHECK(eventually([&] { return !process_alive(old_a.grandchild); }, 2000ms));
+  CHECK(next_a->boot_sweep().found >= 1);
+  if (process_alive(old_a.grandchild))
+    ::kill(old_a.grandchild, SIGKILL);
 }
