@@ -122,6 +122,8 @@ std::string show_shape(const std::vector<std::size_t>& shape) {
   return s + "]";
 }
 
+constexpr std::size_t max_pattern_subject_bytes = 4096;
+
 /// Deep enough for any sane value, and below protobuf's default recursion
 /// limit (100), so a plain value can always cross the wire.
 constexpr std::size_t max_nesting = 64;
@@ -173,6 +175,13 @@ result<void> check_in_place(std::string_view name, variable_type type,
       if (c.max_length && *len > *c.max_length)
         return bad_value(name, "length " + std::to_string(*len) + " is above max_length "
                                  + std::to_string(*c.max_length));
+      // libstdc++'s regex recurses once per character: a long enough string
+      // overflows the thread's stack (at ~50k characters on 8 MiB) and kills
+      // the host. Strings under a pattern are short (names, ids) anyway.
+      if (c.pattern && s.size() > max_pattern_subject_bytes)
+        return bad_value(name, "a string checked against a pattern may have at most "
+                                 + std::to_string(max_pattern_subject_bytes) + " bytes, this one has "
+                                 + std::to_string(s.size()));
       if (c.pattern && !std::regex_match(s, std::regex(*c.pattern, std::regex::ECMAScript)))
         return bad_value(name, show(value) + " does not match pattern " + *c.pattern);
       return {};

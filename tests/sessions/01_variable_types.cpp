@@ -126,6 +126,16 @@ TEST_CASE("string_pattern_must_match_the_whole_string") {
   CHECK(refused(variable_type::string, c, "").code() == errc::invalid_value);
 }
 
+TEST_CASE("a_pattern_checks_strings_up_to_4096_bytes_and_refuses_longer_ones") {
+  // std::regex recurses per character: a long subject would crash the host.
+  variable_constraints c;
+  c.pattern = "a+";
+  CHECK(stored(variable_type::string, c, std::string(4096, 'a')).is_string());
+  CHECK(refused(variable_type::string, c, std::string(100000, 'a')).message().find("at most 4096")
+        != std::string::npos);
+  CHECK(stored(variable_type::string, none(), std::string(100000, 'a')).is_string());
+}
+
 TEST_CASE("boolean_accepts_only_true_and_false") {
   CHECK(stored(variable_type::boolean, none(), true) == json(true));
   CHECK(stored(variable_type::boolean, none(), false) == json(false));
