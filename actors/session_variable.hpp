@@ -65,14 +65,24 @@ struct variable {
 };
 
 /// Checks that constraints make sense for the type (e.g. choice needs
-/// choices, embedding needs dimension, min <= max, a pattern that compiles):
-/// invalid_argument naming the rule otherwise.
+/// distinct choices, embedding needs dimension >= 1, min <= max, a pattern
+/// that compiles, and no constraint the type would ignore, such as pattern on
+/// an integer): invalid_argument naming the rule otherwise.
 result<void> validate_constraints(variable_type type, const variable_constraints& c);
 
 /// Checks a value against a type and its constraints, and returns it in its
 /// stored form (e.g. 3.0 → 3 for integer, 3 → 3.0 for float). invalid_value
-/// naming the variable and the rule otherwise.
+/// naming the variable and the rule otherwise, e.g.
+/// "temperature: 3.5 is above max 2.0". Also refused: non-finite numbers,
+/// strings that are not UTF-8 (the wire needs it), strings over 4096 bytes
+/// when a pattern applies (std::regex recurses per character and would
+/// overflow the stack), plain values nested deeper than 64 levels
+/// (protobuf's recursion limit is 100).
 result<nlohmann::json> check_value(std::string_view name, variable_type type,
                                    const variable_constraints& c, const nlohmann::json& value);
+/// The same for a value the caller gives away: checked and normalised in
+/// place, then moved out, so a tensor or an embedding is never copied.
+result<nlohmann::json> check_value(std::string_view name, variable_type type,
+                                   const variable_constraints& c, nlohmann::json&& value);
 
 } // namespace snakepit

@@ -36,7 +36,8 @@ public:
   /// variable_not_found if absent.
   result<variable> get(const std::string& name) const;
 
-  /// Writes a value. An unknown name is created as type any (a plain value),
+  /// Writes a value (moved in and checked in place: a tensor is not copied on
+  /// the way). An unknown name is created as type any (a plain value),
   /// version 1. With expected_version set this is compare-and-set:
   /// version_conflict unless the current version equals it (a missing
   /// variable has version 0, so expected_version 0 means "create only").
@@ -44,7 +45,8 @@ public:
                        std::optional<uint64_t> expected_version = std::nullopt);
 
   /// Adds delta (a json number) atomically. Integer variables need an
-  /// integer delta; float variables take either. A missing name is created as
+  /// integer delta (2.0 counts as 2, as values do; int64 overflow is
+  /// invalid_value); float variables take either. A missing name is created as
   /// integer (integer delta) or float (float delta) holding delta. Other
   /// types: invalid_value. Constraints (min/max) are checked on the result.
   result<variable> increment(const std::string& name, const nlohmann::json& delta);
@@ -64,6 +66,20 @@ public:
   void clear();
 
 private:
+  /// A write that passed every check, waiting to be applied (set_many checks
+  /// all writes before it applies any).
+  struct staged_write {
+    std::string name;
+    variable_type type;
+    nlohmann::json value;  // checked and normalised
+  };
+
+  result<staged_write> stage_write(const std::string& name, nlohmann::json value,
+                                   std::optional<uint64_t> expected_version) const;
+  variable commit(staged_write w);
+  /// invalid_argument naming `name` if `new_names` more would pass max_variables.
+  result<void> check_room_for(const std::string& name, std::size_t new_names) const;
+
   std::size_t max_variables_;
   clock_fn clock_;
   std::unordered_map<std::string, variable> vars_;
