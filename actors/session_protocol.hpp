@@ -39,6 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/error.hpp"
+#include "actors/message_types.hpp"  // result<void>
 #include "actors/session_event.hpp"
 #include "actors/session_state.hpp"
 #include "actors/session_variable.hpp"
@@ -109,7 +110,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::session_protocol::set_variable_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::session_protocol::increment_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::session_protocol::set_many_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::session_event)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::result<void>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::result<snakepit::variable>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::result<std::vector<snakepit::variable>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::result<snakepit::session_info>)
