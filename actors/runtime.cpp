@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "actors/application_cleanup.hpp"
+#include "actors/current_actor.hpp"
 #include "actors/grpc_python_adapter.hpp"
 #include "actors/pool.hpp"
 #include "actors/pool_error.hpp"
@@ -62,24 +63,6 @@ void default_log(log_level level, const std::string& line) {
   if (level >= log_level::warning)
     std::fprintf(stderr, "snakepit %s: %s\n", to_string(level), line.c_str());
 }
-
-/// The current incarnation of a restartable child (the pool, the process
-/// registry): workers reach it through this, as a restart replaces the handle.
-class current_actor {
-public:
-  void set(caf::actor a) {
-    std::lock_guard<std::mutex> guard{mx_};
-    pool_ = std::move(a);
-  }
-  caf::actor get() const {
-    std::lock_guard<std::mutex> guard{mx_};
-    return pool_;
-  }
-
-private:
-  mutable std::mutex mx_;
-  caf::actor pool_;
-};
 
 std::string default_data_dir() {
   if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
@@ -138,8 +121,8 @@ struct runtime::impl {
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<transport::process_launcher> launcher;
-  std::shared_ptr<current_actor> pool = std::make_shared<current_actor>();
-  std::shared_ptr<current_actor> registry_actor = std::make_shared<current_actor>();
+  std::shared_ptr<detail::current_actor> pool = std::make_shared<detail::current_actor>();
+  std::shared_ptr<detail::current_actor> registry_actor = std::make_shared<detail::current_actor>();
   caf::actor tree;
   std::atomic<uint64_t> next_call_id{1};
   std::mutex stop_mx;
