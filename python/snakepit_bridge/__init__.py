@@ -7,5 +7,6 @@ Write an adapter by subclassing :class:`BaseAdapter` and marking methods with
 from .adapter import BaseAdapter, tool
 from .context import RequestContext
 from .identity import WorkerIdentity
+from .session_context import SessionContext
 
-__all__ = ["BaseAdapter", "tool", "RequestContext", "WorkerIdentity"]
+__all__ = ["BaseAdapter", "tool", "RequestContext", "SessionContext", "WorkerIdentity"]

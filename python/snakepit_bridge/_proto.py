@@ -17,17 +17,28 @@ except ImportError as exc:
         "(packages python3-grpcio and python3-protobuf)"
     ) from exc
 
+_STUBS = (
+    "snakepit_bridge_pb2",
+    "snakepit_bridge_pb2_grpc",
+    "host_bridge_pb2",
+    "host_bridge_pb2_grpc",
+)
+
 try:
     import snakepit_bridge_pb2 as pb
     import snakepit_bridge_pb2_grpc as pb_grpc
+
+    # The host bridge (session state, host tools): host_bridge.proto.
+    import host_bridge_pb2 as hb
+    import host_bridge_pb2_grpc as hb_grpc
 except ImportError as exc:
-    if exc.name not in ("snakepit_bridge_pb2", "snakepit_bridge_pb2_grpc"):
+    if exc.name not in _STUBS:
         raise
     raise ImportError(
-        "snakepit_bridge: the generated stubs snakepit_bridge_pb2 / "
-        "snakepit_bridge_pb2_grpc are not importable. Build the CMake target "
+        f"snakepit_bridge: the generated stub {exc.name} is not importable "
+        f"(needed: {', '.join(_STUBS)}). Build the CMake target "
         "snakepit_python_stubs and put its output directory "
         "(SNAKEPIT_PYTHON_GEN_DIR, usually <build>/python_gen) on PYTHONPATH"
     ) from exc
 
-__all__ = ["pb", "pb_grpc"]
+__all__ = ["pb", "pb_grpc", "hb", "hb_grpc"]

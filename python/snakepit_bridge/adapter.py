@@ -3,7 +3,8 @@
 An adapter is a class whose ``@tool`` methods the host may call by name with
 keyword arguments. A method that is a generator function is a streaming
 tool: each yielded item becomes one chunk. A tool that declares a parameter
-named ``ctx`` receives a :class:`~snakepit_bridge.context.RequestContext`.
+named ``ctx`` receives a :class:`~snakepit_bridge.session_context.SessionContext`
+(the request's id, session and metadata, plus session state and host tools).
 
     class MyAdapter(BaseAdapter):
         @tool
@@ -25,6 +26,7 @@ from functools import cached_property
 from typing import Any, Callable, Mapping, Optional
 
 from .context import RequestContext
+from .session_context import SessionContext
 from .errors import InvalidArgumentsError, UnknownToolError
 from .identity import WorkerIdentity
 
@@ -98,7 +100,9 @@ class Tool:
                 raise InvalidArgumentsError(
                     f"{self.name}: 'ctx' is supplied by the worker and cannot be an argument"
                 )
-            kwargs[CONTEXT_PARAMETER] = ctx if ctx is not None else RequestContext()
+            # Outside a worker (tests, scripts) a tool gets a context with no
+            # session and no host: its session calls raise a clear error.
+            kwargs[CONTEXT_PARAMETER] = ctx if ctx is not None else SessionContext()
         try:
             return self._call(**kwargs)
         except TypeError:

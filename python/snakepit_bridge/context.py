@@ -1,7 +1,8 @@
 """What a tool learns about the request it serves.
 
-A tool receives it by declaring a parameter named ``ctx``. Sessions arrive in
-a later issue (``SessionContext``); this stays the per-request part.
+A tool receives it by declaring a parameter named ``ctx``; in a worker that is
+a :class:`~snakepit_bridge.session_context.SessionContext`, which adds session
+state and host tools to this per-request part.
 """
 
 

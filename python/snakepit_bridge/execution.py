@@ -19,7 +19,7 @@ from typing import Callable, Iterator, Protocol
 
 from .adapter import BaseAdapter
 from .call import Call
-from .context import RequestContext
+from .session_context import SessionContext
 from .errors import (
     BridgeError,
     InvalidArgumentsError,
@@ -53,10 +53,13 @@ class Answers(Protocol):
 
 
 class RequestRunner:
-    def __init__(self, adapter: BaseAdapter, stats: WorkerStats):
+    def __init__(self, adapter: BaseAdapter, stats: WorkerStats, bridge=None):
+        """``bridge``: the HostBridgeClient a tool's SessionContext calls
+        (None when the worker was started without ``--host``)."""
         self._adapter = adapter
         self._tools = adapter.tools
         self._stats = stats
+        self._bridge = bridge
 
     def is_streaming(self, tool_name: str) -> bool:
         tool = self._tools.get(tool_name)
@@ -143,7 +146,9 @@ class RequestRunner:
             )
         ctx = None
         if tool.wants_context:
-            ctx = RequestContext(call.id, call.session_id, call.metadata, cancelled)
+            ctx = SessionContext(
+                call.id, call.session_id, call.metadata, cancelled, self._bridge, call.deadline
+            )
         return tool, call.args, ctx
 
 

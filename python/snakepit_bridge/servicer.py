@@ -14,6 +14,7 @@ from .call import Call, deadline_after
 from .channel import ChannelSession
 from .execution import RequestRunner
 from .frames import chunk_body, final_chunk_body, reply_error_body, reply_result_body
+from .host_bridge_client import client_for
 from .identity import WorkerIdentity
 from .stats import WorkerStats
 from .values import decode_map, encode_into
@@ -33,7 +34,7 @@ class WorkerServicer:
         self._adapter = adapter
         self._identity = identity
         self._stats = WorkerStats()
-        self._runner = RequestRunner(adapter, self._stats)
+        self._runner = RequestRunner(adapter, self._stats, client_for(identity.host_address))
         self._request_shutdown = request_shutdown
         self._lock = threading.Lock()
         self._channels = set()
