@@ -11,6 +11,8 @@
 #include "actors/error.hpp"
 #include "actors/host_tool.hpp"
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::error)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::result<void>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::result<nlohmann::json>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::host_tool)

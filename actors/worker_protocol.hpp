@@ -26,6 +26,7 @@
 #include <caf/atom.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/message_types.hpp"
 #include "actors/error.hpp"
 #include "actors/pool_types.hpp"
 
@@ -83,7 +84,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::detail::call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::detail::pool_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::detail::call_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::detail::worker_hello)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::error)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::pool_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<snakepit::worker_info>)
