@@ -74,15 +74,15 @@ public:
   /// Stops serving: calls in flight are answered UNAVAILABLE at once, new
   /// ones are refused, and gRPC gets `deadline` to flush the answers before
   /// it cancels what is left. Returns once the server is down (it never
-  /// waits on the handler). Idempotent; later calls return at once.
+  /// waits for a `done`). Idempotent; later calls return at once. Not from
+  /// inside a bridge_handler method: gRPC waits for those to return.
   void shutdown(std::chrono::milliseconds deadline = std::chrono::milliseconds{1000});
 
   /// Calls received and not yet finished (tests, telemetry).
   [[nodiscard]] std::size_t in_flight() const;
 
-  struct impl; // defined in the .cpp
-
 private:
+  struct impl; // defined in the .cpp
   explicit bridge_server(std::unique_ptr<impl> state);
   std::unique_ptr<impl> impl_;
 };

@@ -61,7 +61,12 @@ def parse_args(argv=None):
     parser.add_argument("--adapter", required=True, help="MODULE[:CLASS] of the adapter")
     parser.add_argument("--listen", required=True, help="unix:PATH or HOST:PORT")
     parser.add_argument("--run-id", required=True, help="the host's run id (marks our processes)")
-    parser.add_argument("--host", default="", help="address of the host's bridge server")
+    parser.add_argument(
+        "--host",
+        default="",
+        help="address of the host's bridge server, called by SessionContext "
+        "(session state, host tools); without it those calls raise",
+    )
     parser.add_argument("--ready-fd", type=int, default=None, help="fd to write READY to")
     parser.add_argument("--worker-id", default="", help="this worker's id, for logs")
     parser.add_argument("--threads", type=int, default=8, help="gRPC server threads")
