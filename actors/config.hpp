@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "actors/host_tool.hpp"
 #include "actors/pool_event.hpp"
 #include "actors/pool_types.hpp"
+#include "actors/session_event.hpp"
 #include "actors/telemetry.hpp"
 #include "actors/worker.hpp"
 #include "supervision/restart_intensity.hpp"
@@ -64,6 +66,25 @@ struct config {
   supervision::intensity_limits worker_restarts{10, std::chrono::seconds(5)};
   /// The worker supervisor's budget across all slots.
   supervision::intensity_limits pool_restarts{20, std::chrono::seconds(5)};
+
+  /// Sessions (host-owned state, DESIGN rule 3): at most max_sessions at once
+  /// (session_limit beyond); a session idle longer than session_ttl is
+  /// expired by a scan every session_reap_interval; a session actor that
+  /// crashes is restarted (empty) within session_restarts, past which the
+  /// session layer restarts.
+  std::size_t max_sessions = 100000;
+  std::chrono::milliseconds session_ttl{30 * 60 * 1000};
+  std::chrono::milliseconds session_reap_interval{5 * 60 * 1000};
+  std::size_t max_variables_per_session = 10000;
+  supervision::intensity_limits session_restarts{3, std::chrono::seconds(5)};
+  /// Every session's events (created, activated, paused, resumed,
+  /// command_processed, error, expired, terminated), on the session's thread.
+  session_observer session_events;
+  /// Host-side tools Python may call (SessionContext.call_host_tool),
+  /// registered at start; more with runtime::register_host_tool.
+  std::vector<host_tool> host_tools;
+  /// How long the host bridge (state and host tools for Python) gives one call.
+  std::chrono::milliseconds bridge_deadline{10000};
 
   /// CAF scheduler: "sharing" crosses into the actor system ~4x cheaper than
   /// "stealing" for blocking callers (TOOLCHAIN.md); both are valid.

@@ -126,6 +126,10 @@ public:
                       "--worker-id", ctx.worker_id,
                       "--ready-fd",  std::to_string(ready_fd),
                       "--grace-ms",  std::to_string(ctx.stop_grace.count())};
+    if (!ctx.host_address.empty()) {
+      spec.arguments.push_back("--host");
+      spec.arguments.push_back(ctx.host_address);
+    }
     std::string path;
     for (auto& p : ctx.python_path)
       path += (path.empty() ? "" : ":") + p;

@@ -12,16 +12,21 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
 #include "actors/application_cleanup.hpp"
+#include "actors/bridge_server_actor.hpp"
 #include "actors/current_actor.hpp"
 #include "actors/grpc_python_adapter.hpp"
 #include "actors/pool.hpp"
 #include "actors/pool_error.hpp"
 #include "actors/process_registry_actor.hpp"
+#include "actors/session_client.hpp"
+#include "actors/session_store.hpp"
+#include "actors/tool_registry.hpp"
 #include "actors/worker.hpp"
 #include "actors/worker_protocol.hpp"
 #include "supervision/blocking_calls.hpp"
@@ -123,6 +128,10 @@ struct runtime::impl {
   std::shared_ptr<transport::process_launcher> launcher;
   std::shared_ptr<detail::current_actor> pool = std::make_shared<detail::current_actor>();
   std::shared_ptr<detail::current_actor> registry_actor = std::make_shared<detail::current_actor>();
+  std::shared_ptr<detail::current_actor> store = std::make_shared<detail::current_actor>();
+  std::shared_ptr<detail::current_actor> tools = std::make_shared<detail::current_actor>();
+  std::shared_ptr<detail::host_tool_table> tool_table = std::make_shared<detail::host_tool_table>();
+  std::unique_ptr<detail::session_client> sessions;
   caf::actor tree;
   std::atomic<uint64_t> next_call_id{1};
   std::mutex stop_mx;
@@ -136,6 +145,8 @@ struct runtime::impl {
       cfg.python_path = default_python_path();
     run_id = cfg.run_id.empty() ? random_run_id() : cfg.run_id;
     sys = std::make_unique<caf::actor_system>(configure(sys_cfg, cfg));
+    sessions = std::make_unique<detail::session_client>(*sys, store, tools,
+                                                        [this] { return not_usable(); });
     if (auto err = validate()) {
       fatal = std::move(*err);
       return;
@@ -269,6 +280,18 @@ struct runtime::impl {
       return bad("config.max_queue must be at least 1");
     if (cfg.max_batch == 0 || cfg.max_batch_bytes == 0)
       return bad("config.max_batch and config.max_batch_bytes must be at least 1");
+    if (cfg.max_sessions == 0 || cfg.max_variables_per_session == 0)
+      return bad("config.max_sessions and config.max_variables_per_session must be at least 1");
+    if (cfg.session_ttl.count() <= 0 || cfg.session_reap_interval.count() <= 0
+        || cfg.bridge_deadline.count() <= 0)
+      return bad("config.session_ttl, session_reap_interval and bridge_deadline must be > 0 ms");
+    std::set<std::string> tool_names;
+    for (auto& t : cfg.host_tools) {
+      if (auto ok = snakepit::validate(t); !ok)
+        return ok.error();
+      if (!tool_names.insert(t.name).second)
+        return bad(fmt::format("config.host_tools names '{}' twice", t.name));
+    }
     return std::nullopt;
   }
 
@@ -291,6 +314,27 @@ struct runtime::impl {
     return std::nullopt;
   }
 
+  std::string bridge_address() const {
+    return "unix:" + dir + "/bridge.sock";
+  }
+
+  // Every session event goes to the host's observer and, as
+  // snakepit.session.<kind>, to telemetry.
+  session_observer session_observer_for() const {
+    return [this](const session_event& ev) {
+      if (cfg.session_events)
+        cfg.session_events(ev);
+      if (cfg.telemetry) {
+        std::map<std::string, std::string> meta{{"session_id", ev.session_id}};
+        if (!ev.detail.empty())
+          meta.emplace("detail", ev.detail);
+        if (ev.error)
+          meta.emplace("error", ev.error->to_string());
+        emit(std::string{"snakepit.session."} + to_string(ev.kind), {}, std::move(meta));
+      }
+    };
+  }
+
   detail::worker_options worker_options_for(std::size_t i) {
     detail::worker_options w;
     w.context.worker_id = fmt::format("worker-{}", i);
@@ -301,6 +345,7 @@ struct runtime::impl {
     w.context.module = cfg.adapter;
     w.context.python_path = cfg.python_path;
     w.context.stop_grace = cfg.shutdown_grace;
+    w.context.host_address = bridge_address();
     w.pool = [ref = pool] { return ref->get(); };
     w.launcher = launcher;
     if (registry)
@@ -395,6 +440,32 @@ struct runtime::impl {
       };
       children.push_back(std::move(spec));
     }
+    session_store_options so;
+    so.max_sessions = cfg.max_sessions;
+    so.ttl = cfg.session_ttl;
+    so.reap_interval = cfg.session_reap_interval;
+    so.max_variables = cfg.max_variables_per_session;
+    so.session_restarts = cfg.session_restarts;
+    so.observer = session_observer_for();
+    so.supervision_observer = observer;
+    children.push_back(sessions_child(so, store));
+    for (auto& t : cfg.host_tools)
+      tool_table->tools.emplace(t.name, t);
+    auto tools_spec = detail::tool_registry_child(tool_table);
+    tools_spec.start = [start = tools_spec.start, ref = tools](caf::actor_system& s) {
+      auto a = start(s);
+      if (a)
+        ref->set(*a);
+      return a;
+    };
+    children.push_back(tools_spec);
+    detail::bridge_actor_options bo;
+    bo.address = bridge_address();
+    bo.store = store;
+    bo.tools = tools;
+    bo.request_deadline = cfg.bridge_deadline;
+    bo.log = cfg.log;
+    children.push_back(detail::bridge_server_child(bo));
     children.push_back(pool_spec);
     children.push_back(workers_spec);
     auto t = sv::start_supervisor(*sys, app, children, 10000ms);
@@ -453,12 +524,43 @@ struct runtime::impl {
       else
         done(std::move(r.error));
     };
+    if (!pc.c.session_id.empty()) {
+      dispatch_in_session(std::move(pc));
+      return;
+    }
     auto pool_handle = current_pool();
     if (!pool_handle) {
       pc.reply(detail::call_outcome::failed({errc::shutting_down, "the pool is gone"}));
       return;
     }
     caf::anon_send(pool_handle, detail::pool_execute_atom::value, std::move(pc));
+  }
+
+  // A call in a session first makes sure the session exists (created on
+  // first use) and takes commands (not paused, not closing); the store
+  // answers on its own thread, which then hands the call to the pool. The
+  // time this takes counts against the call's deadline.
+  void dispatch_in_session(detail::pool_call pc) {
+    auto store_handle = store->get();
+    if (!store_handle) {
+      pc.reply(detail::call_outcome::failed({errc::shutting_down, "the session store is not running"}));
+      return;
+    }
+    auto id = pc.c.session_id;
+    auto held = std::make_shared<detail::pool_call>(std::move(pc));
+    caf::anon_send(store_handle, store_ensure_atom::value, id,
+                   ensure_done{[held, pool_ref = pool](result<void> ok) {
+                     if (!ok) {
+                       held->reply(detail::call_outcome::failed(ok.error()));
+                       return;
+                     }
+                     auto p = pool_ref->get();
+                     if (!p) {
+                       held->reply(detail::call_outcome::failed({errc::shutting_down, "the pool is gone"}));
+                       return;
+                     }
+                     caf::anon_send(p, detail::pool_execute_atom::value, std::move(*held));
+                   }});
   }
 
   std::future<result<json>> call_future(const std::string& tool, json args,
@@ -488,6 +590,9 @@ struct runtime::impl {
                       const std::function<bool(const json&)>& on_chunk, const call_options& o) {
     if (auto err = not_usable())
       return *err;
+    if (!o.session_id.empty())
+      if (auto ok = sessions->ensure(o.session_id); !ok)
+        return ok.error();
     std::chrono::milliseconds timeout;
     auto pc = make_call(tool, std::move(args), o, timeout);
     caf::scoped_actor self{*sys};
@@ -632,6 +737,69 @@ void runtime::execute_async(const std::string& tool, json args,
 result<void> runtime::stream(const std::string& tool, json args,
                              std::function<bool(const json&)> on_chunk, call_options options) {
   return impl_->stream(tool, std::move(args), on_chunk, options);
+}
+
+result<void> runtime::create_session(const std::string& id) {
+  return impl_->sessions->create(id);
+}
+result<session_info> runtime::session(const std::string& id) {
+  return impl_->sessions->info(id);
+}
+std::vector<std::string> runtime::list_sessions() {
+  return impl_->sessions->list();
+}
+result<void> runtime::pause_session(const std::string& id) {
+  return impl_->sessions->pause(id);
+}
+result<void> runtime::resume_session(const std::string& id) {
+  return impl_->sessions->resume(id);
+}
+result<void> runtime::close_session(const std::string& id) {
+  return impl_->sessions->close(id);
+}
+result<variable> runtime::register_variable(const std::string& session, std::string name,
+                                            variable_type type, json value,
+                                            variable_constraints constraints) {
+  return impl_->sessions->register_variable(
+    session, {std::move(name), type, std::move(value), std::move(constraints)});
+}
+result<variable> runtime::get_variable(const std::string& session, std::string name) {
+  return impl_->sessions->get(session, std::move(name));
+}
+result<variable> runtime::set_variable(const std::string& session, std::string name, json value,
+                                       std::optional<uint64_t> expected_version) {
+  return impl_->sessions->set(session, {std::move(name), std::move(value), expected_version});
+}
+result<variable> runtime::increment_variable(const std::string& session, std::string name,
+                                             json delta) {
+  return impl_->sessions->increment(session, {std::move(name), std::move(delta)});
+}
+result<void> runtime::delete_variable(const std::string& session, std::string name) {
+  return impl_->sessions->remove(session, std::move(name));
+}
+result<std::vector<variable>> runtime::list_variables(const std::string& session) {
+  return impl_->sessions->list_variables(session);
+}
+result<std::vector<variable>> runtime::get_variables(const std::string& session,
+                                                     std::vector<std::string> names) {
+  return impl_->sessions->get_many(session, std::move(names));
+}
+result<std::vector<variable>>
+runtime::set_variables(const std::string& session, std::vector<std::pair<std::string, json>> writes) {
+  return impl_->sessions->set_many(session, {std::move(writes)});
+}
+result<runtime::subscription>
+runtime::subscribe(const std::string& session, std::function<void(const session_event&)> on_event) {
+  return impl_->sessions->subscribe(session, std::move(on_event));
+}
+result<void> runtime::register_host_tool(host_tool tool) {
+  return impl_->sessions->register_tool(std::move(tool));
+}
+result<void> runtime::unregister_host_tool(const std::string& name) {
+  return impl_->sessions->unregister_tool(name);
+}
+std::vector<tool_info> runtime::list_host_tools() {
+  return impl_->sessions->list_tools();
 }
 
 pool_stats runtime::stats() {

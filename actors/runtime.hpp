@@ -10,8 +10,10 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -20,7 +22,11 @@
 
 #include "actors/config.hpp"
 #include "actors/error.hpp"
+#include "actors/host_tool.hpp"
 #include "actors/pool_types.hpp"
+#include "actors/session_event.hpp"
+#include "actors/session_protocol.hpp"
+#include "actors/session_variable.hpp"
 
 namespace snakepit {
 
@@ -70,6 +76,66 @@ public:
 
   pool_stats stats();
   std::vector<worker_info> list_workers();
+
+  // --- sessions: state the host owns; Python reads and writes it through
+  // SessionContext. execute_in_session creates a session on first use.
+  // Every call below waits at most a few seconds for the session layer.
+
+  /// already_exists, session_limit, invalid_argument (ids: 1-256 printable
+  /// ASCII characters, no spaces).
+  result<void> create_session(const std::string& id);
+  /// session_not_found
+  result<session_info> session(const std::string& id);
+  std::vector<std::string> list_sessions();
+  /// active → paused → active; refused transitions are invalid_state.
+  result<void> pause_session(const std::string& id);
+  result<void> resume_session(const std::string& id);
+  /// cleanup → terminated: its variables are gone and its id is free again.
+  result<void> close_session(const std::string& id);
+
+  result<variable> register_variable(const std::string& session, std::string name,
+                                     variable_type type, json value,
+                                     variable_constraints constraints = {});
+  result<variable> get_variable(const std::string& session, std::string name);
+  /// With expected_version: compare-and-set (version_conflict if it moved).
+  result<variable> set_variable(const std::string& session, std::string name, json value,
+                                std::optional<uint64_t> expected_version = std::nullopt);
+  result<variable> increment_variable(const std::string& session, std::string name,
+                                      json delta = 1);
+  result<void> delete_variable(const std::string& session, std::string name);
+  result<std::vector<variable>> list_variables(const std::string& session);
+  /// All or nothing.
+  result<std::vector<variable>> get_variables(const std::string& session,
+                                              std::vector<std::string> names);
+  result<std::vector<variable>> set_variables(const std::string& session,
+                                              std::vector<std::pair<std::string, json>> writes);
+
+  /// One session's events, delivered to `on_event` on a runtime thread (in
+  /// order) until the subscription is destroyed or the session ends.
+  class subscription {
+  public:
+    subscription();
+    subscription(subscription&&) noexcept;
+    subscription& operator=(subscription&&) noexcept;
+    ~subscription();  // unsubscribes
+    void cancel();
+    struct state;  // opaque
+    explicit subscription(std::unique_ptr<state> s);
+
+  private:
+    std::unique_ptr<state> state_;
+  };
+  result<subscription> subscribe(const std::string& session,
+                                 std::function<void(const session_event&)> on_event);
+
+  // --- tools both ways
+
+  /// A C++ function Python tools may call (SessionContext.call_host_tool).
+  /// already_exists, invalid_argument.
+  result<void> register_host_tool(host_tool tool);
+  result<void> unregister_host_tool(const std::string& name);
+  /// The host tools, by name.
+  std::vector<tool_info> list_host_tools();
 
   /// Stops every worker (SIGTERM, grace, SIGKILL) and the tree. Idempotent.
   void shutdown();

@@ -50,8 +50,11 @@ public:
       },
       [this](store_ensure_atom, const std::string& id) -> caf::result<result<void>> {
         auto rp = make_response_promise<result<void>>();
-        ensure(id, rp);
+        ensure(id, [rp](result<void> r) mutable { rp.deliver(std::move(r)); });
         return rp;
+      },
+      [this](store_ensure_atom, const std::string& id, ensure_done& done) {
+        ensure(id, std::move(done));
       },
       [this](store_lookup_atom, const std::string& id) -> result<caf::actor> {
         if (auto it = live_.find(id); it != live_.end())
@@ -101,20 +104,20 @@ private:
     return {};
   }
 
-  void ensure(const std::string& id, caf::typed_response_promise<result<void>> rp) {
+  void ensure(const std::string& id, ensure_done rp) {
     auto touch = [this, id, rp](result<void> created) mutable {
       if (!created) {
-        rp.deliver(std::move(created));
+        rp(std::move(created));
         return;
       }
       auto it = live_.find(id);
       if (it == live_.end()) {
-        rp.deliver(result<void>{no_session(id)});
+        rp(result<void>{no_session(id)});
         return;
       }
       request(it->second, ask_timeout, sp::touch_atom::value)
-        .then([rp](result<void>& r) mutable { rp.deliver(std::move(r)); },
-              [rp, id](caf::error&) mutable { rp.deliver(result<void>{no_session(id)}); });
+        .then([rp](result<void>& r) mutable { rp(std::move(r)); },
+              [rp, id](caf::error&) mutable { rp(result<void>{no_session(id)}); });
     };
     if (live_.count(id)) {
       touch({});
@@ -125,7 +128,7 @@ private:
       return;
     }
     if (auto ok = admit(id); !ok) {
-      rp.deliver(std::move(ok));
+      rp(std::move(ok));
       return;
     }
     create(id, std::move(touch));

@@ -21,6 +21,9 @@
 //   (store_create_atom, id)   -> result<void>   already_exists, session_limit, invalid_argument
 //   (store_ensure_atom, id)   -> result<void>   creates it if absent, then touches it (a paused
 //                                               or closing session answers invalid_state)
+//   (store_ensure_atom, id, ensure_done)        the same, answered by calling the function
+//                                               (on the store's thread): the facade's cheap
+//                                               crossing, no reply address needed
 //   (store_lookup_atom, id)   -> result<caf::actor>          session_not_found
 //   (store_close_atom, id)    -> result<void>   session_not_found, invalid_state
 //   (store_list_atom)         -> std::vector<std::string>    ids, sorted
@@ -52,6 +55,8 @@ using store_close_atom = caf::atom_constant<caf::atom("st_close")>;
 using store_list_atom = caf::atom_constant<caf::atom("st_list")>;
 using store_reap_atom = caf::atom_constant<caf::atom("st_reap")>;
 
+using ensure_done = std::function<void(result<void>)>;
+
 struct session_store_options {
   std::size_t max_sessions = 100000;              // beyond: session_limit
   std::chrono::milliseconds ttl{30 * 60 * 1000};   // idle longer than this: expired
@@ -76,3 +81,4 @@ supervision::child_spec sessions_child(session_store_options options,
 } // namespace snakepit
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::result<caf::actor>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::ensure_done)

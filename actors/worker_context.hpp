@@ -17,6 +17,7 @@ struct worker_context {
   std::string module;                    // what to run (config.adapter)
   std::vector<std::string> python_path;  // for Python adapters
   std::chrono::milliseconds stop_grace{2000};
+  std::string host_address;              // the host bridge the process may call ("unix:PATH"); empty: none
 };
 
 } // namespace snakepit
