@@ -587,9 +587,10 @@ private:
       auto it = calls_.find(tickets[i]);
       if (it == calls_.end())
         continue;
+      bool broken = errors[i]->code() == errc::worker_crashed;
       answer(it->second, detail::call_outcome::failed(std::move(*errors[i])));
       calls_.erase(it);
-      if (errors[i]->code() == errc::worker_crashed) {
+      if (broken) {
         // Its connection is broken: no more calls until its down message.
         if (auto wi = workers_.find(wid); wi != workers_.end()) {
           wi->second.broken = true;
