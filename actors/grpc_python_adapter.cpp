@@ -27,6 +27,23 @@ snakepit::error from_wire(const wire::ErrorInfo& e) {
   return snakepit::error{code, e.message(), e.type(), e.traceback()};
 }
 
+/// The wire request of a call (its deadline becomes a timeout from `now`).
+std::optional<snakepit::error> to_request(detail::call c, std::chrono::steady_clock::time_point now,
+                                          wire::Request& req) {
+  if (c.deadline <= now)
+    return snakepit::error{errc::timeout, "deadline passed before the call reached Python"};
+  req.set_id(c.id);
+  req.set_tool(std::move(c.tool));
+  if (auto enc = tp::encode_args(std::move(c.args), *req.mutable_args()); !enc)
+    return snakepit::error{errc::invalid_argument, tp::to_string(enc.error())};
+  req.set_session_id(std::move(c.session_id));
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
+  req.set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(1, left)));
+  for (auto& [k, v] : c.metadata)
+    (*req.mutable_metadata())[k] = v;
+  return std::nullopt;
+}
+
 class grpc_connection : public worker_connection {
 public:
   explicit grpc_connection(std::unique_ptr<tp::worker_channel> ch) : channel_(std::move(ch)) {}
@@ -80,22 +97,37 @@ public:
   }
 
   std::optional<snakepit::error> execute(detail::call c) override {
-    auto now = std::chrono::steady_clock::now();
-    if (c.deadline <= now)
-      return snakepit::error{errc::timeout, "deadline passed before the call reached Python"};
     wire::Request req;
-    req.set_id(c.id);
-    req.set_tool(c.tool);
-    if (auto enc = tp::encode_args(std::move(c.args), *req.mutable_args()); !enc)
-      return snakepit::error{errc::invalid_argument, tp::to_string(enc.error())};
-    req.set_session_id(c.session_id);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
-    req.set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(1, left)));
-    for (auto& [k, v] : c.metadata)
-      (*req.mutable_metadata())[k] = v;
+    if (auto err = to_request(std::move(c), std::chrono::steady_clock::now(), req))
+      return err;
     if (auto sent = channel_->send(std::move(req)); !sent)
       return snakepit::error{errc::worker_crashed, tp::to_string(sent.error())};
     return std::nullopt;
+  }
+
+  /// One HostFrame for all of them (those that cannot be encoded fail alone).
+  std::vector<std::optional<snakepit::error>>
+  execute_batch(std::vector<detail::call> calls) override {
+    std::vector<std::optional<snakepit::error>> out(calls.size());
+    std::vector<wire::Request> requests;
+    std::vector<std::size_t> sent_index;
+    requests.reserve(calls.size());
+    auto now = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      wire::Request req;
+      if (auto err = to_request(std::move(calls[i]), now, req)) {
+        out[i] = std::move(err);
+        continue;
+      }
+      requests.push_back(std::move(req));
+      sent_index.push_back(i);
+    }
+    if (requests.empty())
+      return out;
+    if (auto sent = channel_->send(std::move(requests)); !sent)
+      for (auto i : sent_index)
+        out[i] = snakepit::error{errc::worker_crashed, tp::to_string(sent.error())};
+    return out;
   }
 
   void cancel(uint64_t call_id) override {

@@ -1,6 +1,7 @@
 #include "actors/pool.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <deque>
 #include <list>
@@ -20,6 +21,7 @@
 #include <caf/system_messages.hpp>
 #include <fmt/format.h>
 
+#include "actors/call_port.hpp"
 #include "actors/pool_error.hpp"
 #include "actors/worker_protocol.hpp"
 #include "supervision/exit_class.hpp"
@@ -115,6 +117,23 @@ std::size_t estimate_bytes(const detail::call& c) {
   return n;
 }
 
+/// A call whose caller may be answered off the pool's thread: by whichever
+/// comes first, the thread that reads its outcome from the worker's port, or
+/// the pool (deadline, cancel, crash, shutdown). The flag decides.
+struct direct_answer {
+  std::atomic<bool> settled{false};
+  std::function<void(detail::call_outcome)> reply;  // the caller's, thread-safe
+  // For the call's event when the port's thread answers.
+  std::shared_ptr<const pool_observer> observer;    // null: nobody listens
+  uint64_t call_id = 0;
+  std::string slot;
+  time_point accepted_at;
+  time_point dispatched_at;
+
+  /// Claims the answer; false when someone else has it.
+  bool claim() { return !settled.exchange(true, std::memory_order_acq_rel); }
+};
+
 template <class T>
 struct is_optional : std::false_type {};
 template <class T>
@@ -136,6 +155,8 @@ class pool_actor : public caf::event_based_actor {
 public:
   pool_actor(caf::actor_config& cfg, pool_options opts)
     : caf::event_based_actor(cfg), opts_(std::move(opts)) {
+    if (opts_.observer)
+      observer_ = std::make_shared<const pool_observer>(opts_.observer);
   }
 
   caf::behavior make_behavior() override {
@@ -147,7 +168,10 @@ public:
     });
     return {
       [this](detail::worker_ready_atom, detail::worker_hello& hello) {
-        on_hello(std::move(hello));
+        on_hello(std::move(hello), nullptr);
+      },
+      [this](detail::worker_ready_atom, detail::worker_hello& hello, detail::port_handle& port) {
+        on_hello(std::move(hello), std::move(port));
       },
       [this](detail::worker_failed_atom, std::string& id, snakepit::error& err) {
         on_worker_failed(id, std::move(err));
@@ -161,6 +185,10 @@ public:
       [this](detail::pool_stats_atom) { return stats(); },
       [this](detail::list_workers_atom) { return list_workers(); },
       [this](detail::cancel_call_atom, uint64_t call_id) { cancel(call_id); },
+      [this](detail::call_settled_atom, uint64_t ticket, bool ok) { on_settled(ticket, ok); },
+      [this](detail::call_outcome_atom, uint64_t ticket, detail::call_outcome& out) {
+        on_outcome(ticket, std::move(out));
+      },
       [this](deadline_tick_atom, uint64_t generation) { on_deadline_tick(generation); },
       [this](await_timeout_atom, uint64_t id) { on_await_timeout(id); },
     };
@@ -200,6 +228,7 @@ private:
     time_point dispatched_at;
     caf::response_promise rp;
     std::function<void(detail::call_outcome)> reply;  // instead of rp, when set
+    std::shared_ptr<direct_answer> direct;  // replaces `reply` once sent through a port
     std::optional<detail::call> body;                    // until dispatched
     std::optional<std::list<uint64_t>::iterator> queued; // position in queue_
     caf::actor_id worker = 0;                            // set once dispatched
@@ -214,8 +243,10 @@ private:
     std::string slot;
     caf::actor handle;
     std::vector<uint64_t> tickets;  // the calls it holds, answered or not; busy if any
+    std::shared_ptr<detail::call_port> port;  // null: execute requests instead
+    bool broken = false;  // its port refused a call as broken: no more calls until it is down
 
-    bool busy() const { return !tickets.empty(); }
+    bool busy() const { return broken || !tickets.empty(); }
   };
 
   struct slot_record {
@@ -229,6 +260,7 @@ private:
   };
 
   pool_options opts_;
+  std::shared_ptr<const pool_observer> observer_;  // opts_.observer, shared with port threads
   std::map<uint64_t, pending_call> calls_;
   std::list<uint64_t> queue_;                                // tickets, oldest first
   std::set<std::pair<time_point, uint64_t>> deadlines_;      // unanswered tickets
@@ -256,9 +288,13 @@ private:
     return clock().now();
   }
 
+  bool observed() const {
+    return observer_ != nullptr;
+  }
+
   void emit(const pool_event& ev) {
-    if (opts_.observer)
-      opts_.observer(ev);
+    if (observer_)
+      (*observer_)(ev);
   }
 
   static snakepit::error shutting_down_error() {
@@ -284,6 +320,8 @@ private:
       return;
     p.answered = true;
     deadlines_.erase({p.deadline, p.ticket});
+    if (p.direct && !p.direct->claim())
+      return; // the port's thread answered first; its call_settled counts it
     auto t = now();
     pool_event ev;
     ev.call_id = p.call_id;
@@ -306,7 +344,9 @@ private:
     }
     // Report first: whoever gets the answer may look at the events at once.
     emit(ev);
-    if (p.reply)
+    if (p.direct)
+      p.direct->reply(std::move(out));
+    else if (p.reply)
       p.reply(std::move(out));
     else
       p.rp.deliver(std::move(out));
@@ -333,7 +373,7 @@ private:
         fail(p, errc::cancelled, fmt::format("call {} cancelled by its caller", call_id));
         calls_.erase(it);
       } else if (auto w = workers_.find(p.worker); w != workers_.end()) {
-        send(w->second.handle, detail::cancel_call_atom::value, call_id);
+        cancel_on(w->second, call_id);
       }
       return;
     }
@@ -441,8 +481,8 @@ private:
     return !pinned || *pinned == slot;
   }
 
-  void dispatch(pending_call& p, caf::actor_id wid) {
-    auto& w = workers_.at(wid);
+  /// Books `p` (no longer queued) on worker `wid` and returns its body.
+  detail::call assign(pending_call& p, caf::actor_id wid, worker_entry& w) {
     std::erase(idle_, wid);
     p.worker = wid;
     p.slot = w.slot;
@@ -450,21 +490,140 @@ private:
     w.tickets.push_back(p.ticket);
     if (!p.session.empty())
       sessions_[p.session] = w.slot;
-    pool_event ev;
-    ev.kind = pool_event_kind::call_dispatched;
-    ev.worker_id = w.slot;
-    ev.call_id = p.call_id;
-    ev.queue_time = micros(p.dispatched_at - p.accepted_at);
-    emit(ev);
-    auto ticket = p.ticket;
-    // No request timeout: a timed-out response handler would drop the
-    // worker's late outcome, and the pool needs that outcome to know when the
-    // worker is free again. The deadline is the pool's own timer
-    // (on_deadline_tick), which answers the caller and cancels the call.
-    request(w.handle, caf::infinite, detail::execute_atom::value, std::move(*p.body))
-      .then([this, ticket](detail::call_outcome& out) { on_outcome(ticket, std::move(out)); },
-            [this, ticket](caf::error& err) { on_request_error(ticket, err); });
+    if (observed()) {
+      pool_event ev;
+      ev.kind = pool_event_kind::call_dispatched;
+      ev.worker_id = w.slot;
+      ev.call_id = p.call_id;
+      ev.queue_time = micros(p.dispatched_at - p.accepted_at);
+      emit(ev);
+    }
+    auto body = std::move(*p.body);
     p.body.reset();
+    return body;
+  }
+
+  void dispatch(pending_call& p, caf::actor_id wid) {
+    auto& w = workers_.at(wid);
+    std::vector<uint64_t> tickets{p.ticket};
+    std::vector<detail::call> bodies;
+    bodies.push_back(assign(p, wid, w));
+    send_calls(wid, std::move(tickets), std::move(bodies));
+  }
+
+  /// What a port's thread does with the outcome of a call the pool put into
+  /// the port: answer the caller itself when it may (a `reply` function and
+  /// nobody answered first), reporting the call's event first, and tell the
+  /// pool; else hand the outcome to the pool.
+  detail::call_port::outcome_fn port_answer(std::shared_ptr<direct_answer> d, uint64_t ticket) {
+    return [d = std::move(d), me = caf::actor_cast<caf::actor>(this),
+            ticket](detail::call_outcome out) {
+      if (d && d->claim()) {
+        bool ok = out.value.has_value();
+        if (d->observer) {
+          pool_event ev;
+          ev.kind = ok ? pool_event_kind::call_done : pool_event_kind::call_failed;
+          ev.worker_id = d->slot;
+          ev.call_id = d->call_id;
+          ev.queue_time = micros(d->dispatched_at - d->accepted_at);
+          ev.run_time = micros(clock_type::now() - d->dispatched_at);
+          if (!ok)
+            ev.error = out.error;
+          (*d->observer)(ev);
+        }
+        // The pool hears first, so whoever got the answer and asks for the
+        // pool's stats next finds this call counted.
+        caf::anon_send(me, detail::call_settled_atom::value, ticket, ok);
+        d->reply(std::move(out));
+        return;
+      }
+      caf::anon_send(me, detail::call_outcome_atom::value, ticket, std::move(out));
+    };
+  }
+
+  /// Sends calls booked on worker `wid` (by assign), in order: through its
+  /// port in one go when it has one, else as execute requests.
+  void send_calls(caf::actor_id wid, std::vector<uint64_t> tickets,
+                  std::vector<detail::call> bodies) {
+    auto& w = workers_.at(wid);
+    if (!w.port) {
+      for (std::size_t i = 0; i < tickets.size(); ++i) {
+        auto ticket = tickets[i];
+        // No request timeout: a timed-out response handler would drop the
+        // worker's late outcome, and the pool needs that outcome to know when the
+        // worker is free again. The deadline is the pool's own timer
+        // (on_deadline_tick), which answers the caller and cancels the call.
+        request(w.handle, caf::infinite, detail::execute_atom::value, std::move(bodies[i]))
+          .then([this, ticket](detail::call_outcome& out) { on_outcome(ticket, std::move(out)); },
+                [this, ticket](caf::error& err) { on_request_error(ticket, err); });
+      }
+      return;
+    }
+    std::vector<detail::call_port::submission> subs;
+    subs.reserve(tickets.size());
+    for (std::size_t i = 0; i < tickets.size(); ++i) {
+      auto& p = calls_.at(tickets[i]);
+      std::shared_ptr<direct_answer> d;
+      if (p.reply) {
+        d = std::make_shared<direct_answer>();
+        d->reply = std::move(p.reply);
+        d->observer = observer_;
+        d->call_id = p.call_id;
+        if (observer_)
+          d->slot = p.slot;
+        d->accepted_at = p.accepted_at;
+        d->dispatched_at = p.dispatched_at;
+        p.direct = d;
+      }
+      subs.push_back({std::move(bodies[i]), port_answer(std::move(d), tickets[i])});
+    }
+    auto port = w.port;  // `w` may go while failures are handled
+    auto errors = port->submit(std::move(subs));
+    bool failed = false;
+    for (std::size_t i = 0; i < tickets.size(); ++i) {
+      if (!errors[i])
+        continue;
+      failed = true;
+      auto it = calls_.find(tickets[i]);
+      if (it == calls_.end())
+        continue;
+      bool broken = errors[i]->code() == errc::worker_crashed;
+      answer(it->second, detail::call_outcome::failed(std::move(*errors[i])));
+      calls_.erase(it);
+      if (broken) {
+        // Its connection is broken: no more calls until its down message.
+        if (auto wi = workers_.find(wid); wi != workers_.end()) {
+          wi->second.broken = true;
+          std::erase(wi->second.tickets, tickets[i]);
+        }
+      } else {
+        release(wid, tickets[i]);
+      }
+    }
+    if (failed)
+      maybe_finish_shutdown();
+  }
+
+  /// The port's thread answered the caller of `ticket` (ok: with a value).
+  void on_settled(uint64_t ticket, bool ok) {
+    auto it = calls_.find(ticket);
+    if (it == calls_.end())
+      return; // settled already (its worker's down message came first)
+    auto& p = it->second;
+    auto wid = p.worker;
+    if (!p.answered) {
+      p.answered = true;
+      deadlines_.erase({p.deadline, p.ticket});
+    }
+    if (ok)
+      ++stats_.completed;
+    else
+      ++stats_.errors;
+    if (auto s = slots_.find(p.slot); s != slots_.end())
+      ++s->second.requests;
+    calls_.erase(it);
+    release(wid, ticket);
+    maybe_finish_shutdown();
   }
 
   void on_outcome(uint64_t ticket, detail::call_outcome out) {
@@ -512,8 +671,8 @@ private:
     if (pos == held.end())
       return;
     held.erase(pos);
-    if (!held.empty())
-      return; // still busy with the rest of its batch
+    if (!held.empty() || it->second.broken)
+      return; // still busy with the rest of its batch, or waiting for its down message
     if (is_current(wid, it->second)) {
       became_idle(wid);
     } else {
@@ -525,13 +684,15 @@ private:
 
   /// Hands the worker the oldest queued calls it may serve — up to
   /// max_batch of them and max_batch_bytes (estimated; the first call goes
-  /// whatever its size), in FIFO order, each as its own request — or marks
-  /// it idle. The requests reach the worker back to back, so its channel
-  /// packs them into one frame.
+  /// whatever its size), in FIFO order, each with its own outcome — or marks
+  /// it idle. Through a port they go out together (one frame); as execute
+  /// requests they reach the worker back to back, so its channel packs them.
   void became_idle(caf::actor_id wid) {
     auto& w = workers_.at(wid);
     std::size_t taken = 0;
     std::size_t bytes = 0;
+    std::vector<uint64_t> tickets;
+    std::vector<detail::call> bodies;
     for (auto it = queue_.begin(); it != queue_.end() && taken < opts_.max_batch;) {
       auto& p = calls_.at(*it);
       if (!may_serve(p, w.slot)) {
@@ -543,7 +704,8 @@ private:
       bytes += p.bytes;
       it = queue_.erase(it);
       p.queued.reset();
-      dispatch(p, wid);
+      tickets.push_back(p.ticket);
+      bodies.push_back(assign(p, wid, w));
       ++taken;
     }
     if (taken == 0) {
@@ -559,6 +721,7 @@ private:
       ev.detail = fmt::format("calls={} bytes~{}", taken, bytes);
       emit(ev);
     }
+    send_calls(wid, std::move(tickets), std::move(bodies));
   }
 
   // --- deadlines --------------------------------------------------------------
@@ -617,12 +780,19 @@ private:
          fmt::format("call {} ('{}') reached its deadline after {} ms on worker {}; cancelled",
                      p.call_id, p.tool, waited, p.slot));
     if (auto w = workers_.find(p.worker); w != workers_.end())
-      send(w->second.handle, detail::cancel_call_atom::value, p.call_id);
+      cancel_on(w->second, p.call_id);
+  }
+
+  void cancel_on(worker_entry& w, uint64_t call_id) {
+    if (w.port)
+      w.port->cancel(call_id);
+    else
+      send(w.handle, detail::cancel_call_atom::value, call_id);
   }
 
   // --- workers ----------------------------------------------------------------
 
-  void on_hello(detail::worker_hello hello) {
+  void on_hello(detail::worker_hello hello, detail::port_handle port) {
     if (!hello.worker)
       return; // nothing to monitor or call
     auto wid = hello.worker.id();
@@ -640,7 +810,7 @@ private:
     s.os_pid = hello.os_pid;
     s.startup_error.reset();
     monitor(hello.worker);
-    workers_.emplace(wid, worker_entry{hello.worker_id, hello.worker, {}});
+    workers_.emplace(wid, worker_entry{hello.worker_id, hello.worker, {}, std::move(port), false});
     pool_event ev;
     ev.kind = pool_event_kind::worker_ready;
     ev.worker_id = hello.worker_id;

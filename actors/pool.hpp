@@ -19,6 +19,13 @@
 //                                          ("worker-2" before "worker-10")
 //
 // Calls:
+//  * a worker that says hello with a call_port gets its calls put straight
+//    into the port from the pool's thread, and the thread that reads a
+//    call's outcome answers a caller that gave a `reply` function itself
+//    (first telling the pool, which then frees the worker); a flag shared
+//    with the pool makes sure a call is answered once (outcome, deadline,
+//    cancel, crash or shutdown, whichever comes first). Other workers get
+//    execute requests.
 //  * an idle worker takes a new call at once, alone (no added latency);
 //    otherwise the call waits in a FIFO queue (at most max_queue, beyond →
 //    queue_full at once).
@@ -70,7 +77,7 @@ struct pool_options {
   /// Used when a pool_call carries no affinity of its own (needs
   /// pool_call::affinity to become optional; until then the facade resolves it).
   affinity_mode default_affinity = affinity_mode::hint;
-  pool_observer observer;        // telemetry hook, called on the pool's thread
+  pool_observer observer;        // telemetry hook (threads: see pool_event.hpp)
 };
 
 /// Validates the options (size, max_queue, max_batch and max_batch_bytes > 0;

@@ -1,6 +1,6 @@
 #pragma once
 // The pool's telemetry hook: one event per lifecycle step of a worker or a call,
-// reported synchronously on the pool's thread (DESIGN rule 9).
+// reported synchronously, before the caller hears of it (DESIGN rule 9).
 
 #include <chrono>
 #include <cstdint>
@@ -40,9 +40,13 @@ struct pool_event {
 /// One log line, e.g. "call_failed worker=worker-1 call=7 error=timeout: ...".
 std::string to_string(const pool_event& ev);
 
-/// Called synchronously on the pool's thread for every event: keep it quick,
-/// thread-safe (other actors may report at the same time) and non-throwing (an
-/// exception escaping it ends the pool).
+/// Called synchronously for every event, on the pool's thread; except a
+/// call's call_done / call_failed when the worker's reader thread answers the
+/// caller itself (the hot path, actors/call_port.hpp): that one is reported
+/// on the reader thread, still before the caller gets its answer and after
+/// the call's call_dispatched. Keep it quick, thread-safe (several threads
+/// report at the same time) and non-throwing (an exception escaping it ends
+/// the pool, or the process when it escapes on a reader thread).
 using pool_observer = std::function<void(const pool_event&)>;
 
 } // namespace snakepit

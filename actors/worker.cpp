@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "actors/call_port.hpp"
 #include "actors/process_registry_actor.hpp"
 #include "actors/worker_adapter.hpp"
 #include "actors/worker_protocol.hpp"
@@ -46,7 +47,7 @@ using proc_exited_atom = caf::atom_constant<caf::atom("p_exited")>;
 using proc_stopped_atom = caf::atom_constant<caf::atom("p_stopped")>;
 using ping_done_atom = caf::atom_constant<caf::atom("ping_done")>;
 using conn_outcome_atom = caf::atom_constant<caf::atom("c_outcome")>;
-using conn_chunk_atom = caf::atom_constant<caf::atom("c_chunk")>;
+using send_failed_atom = caf::atom_constant<caf::atom("c_sendfail")>;
 using chan_closed_atom = caf::atom_constant<caf::atom("c_closed")>;
 using startup_timer_atom = caf::atom_constant<caf::atom("st_timer")>;
 using slot_poll_atom = caf::atom_constant<caf::atom("slot_poll")>;
@@ -86,8 +87,8 @@ public:
       [this](supervision::await_started_atom) { return caf::ok_atom::value; },
       [this](execute_atom, call& c) -> caf::result<call_outcome> { return execute(std::move(c)); },
       [this](cancel_call_atom, uint64_t id) {
-        if (conn_ && pending_.count(id))
-          conn_->cancel(id);
+        if (port_ && pending_.count(id))
+          port_->cancel(id);
       },
       [this](slot_poll_atom) { wait_for_previous_process(); },
       [this](proc_started_atom, int pid) { on_started(pid); },
@@ -103,8 +104,11 @@ public:
       [this](proc_stopped_atom) { finish_stop(); },
       [this](ping_done_atom, std::string& err, int pid) { on_ping(err, pid); },
       [this](conn_outcome_atom, uint64_t id, call_outcome& o) { on_outcome(id, std::move(o)); },
-      [this](conn_chunk_atom, uint64_t id, nlohmann::json& c) { on_chunk(id, std::move(c)); },
       [this](chan_closed_atom, std::string& why) { on_channel_closed(why); },
+      [this](send_failed_atom, std::string& why) {
+        if (state_ == state::ready)
+          crash(fmt::format("worker {} cannot send: {}", opts_.context.worker_id, why));
+      },
       [this](startup_timer_atom, uint64_t) {
         if (state_ != state::ready && state_ != state::stopping)
           fail_startup(fmt::format("not ready within {} ms", opts_.startup_timeout.count()));
@@ -118,17 +122,15 @@ public:
     if (pid_ > 0)
       if (auto l = opts_.launcher.lock())
         l->kill_group(pid_);
-    conn_.reset();
+    drop_connection(errc::shutting_down, fmt::format("worker {} ended", opts_.context.worker_id));
   }
 
 private:
   enum class state { waiting_previous, launching, waiting_ready, health_check, ready, stopping };
 
+  /// A call sent with an execute request (the pool uses the port instead).
   struct pending_call {
     caf::typed_response_promise<call_outcome> promise;
-    caf::actor sink;
-    std::vector<nlohmann::json> collected;  // chunks of a stream called without a sink
-    bool streamed = false;
   };
 
   void log(log_level level, const std::string& msg) {
@@ -293,18 +295,18 @@ private:
       fail_startup(fmt::format("health check answered by pid {}, expected {}", pid, pid_));
       return;
     }
-    connection_callbacks cb;
-    cb.on_outcome = [me = me()](uint64_t id, call_outcome o) {
-      me.post(conn_outcome_atom::value, id, std::move(o));
-    };
-    cb.on_chunk = [me = me()](uint64_t id, nlohmann::json c) {
-      me.post(conn_chunk_atom::value, id, std::move(c));
-    };
-    cb.on_closed = [me = me()](std::string why) { me.post(chan_closed_atom::value, std::move(why)); };
+    // From here on, calls and their outcomes go through the port, off this
+    // actor: the pool sends into it, gRPC's threads answer from it.
+    port_ = std::make_shared<call_port>([me = me()](std::string why) {
+      me.post(send_failed_atom::value, std::move(why));
+    });
+    auto cb = port_->callbacks(
+      [me = me()](std::string why) { me.post(chan_closed_atom::value, std::move(why)); });
     if (auto err = conn_->open(std::move(cb))) {
       fail_startup(err->message());
       return;
     }
+    port_->attach(std::move(conn_));
     state_ = state::ready;
     auto pool = opts_.pool();
     if (!pool) {
@@ -312,7 +314,7 @@ private:
       return;
     }
     send(pool, worker_ready_atom::value,
-         worker_hello{opts_.context.worker_id, caf::actor_cast<caf::actor>(this), pid_});
+         worker_hello{opts_.context.worker_id, caf::actor_cast<caf::actor>(this), pid_}, port_);
   }
 
   std::string stderr_tail() const {
@@ -342,35 +344,21 @@ private:
 
   // -- calls ------------------------------------------------------------------
 
+  // An execute request (the pool itself sends through the port): the
+  // outcome comes back to this actor, which answers the request.
   caf::result<call_outcome> execute(call c) {
     if (state_ != state::ready)
       return call_outcome::failed({state_ == state::stopping ? errc::shutting_down : errc::not_ready,
                                    fmt::format("worker {} is not ready", opts_.context.worker_id)});
     auto id = c.id;
-    auto sink = c.stream_sink;
-    if (auto err = conn_->execute(std::move(c))) {
-      if (err->code() == errc::worker_crashed) {
-        auto out = call_outcome::failed(*err);
-        crash(fmt::format("worker {} cannot send: {}", opts_.context.worker_id, err->message()));
-        return out;
-      }
+    auto done = [me = me(), id](call_outcome o) {
+      me.post(conn_outcome_atom::value, id, std::move(o));
+    };
+    if (auto err = port_->submit(std::move(c), std::move(done)))
       return call_outcome::failed(std::move(*err));
-    }
     auto rp = make_response_promise<call_outcome>();
-    pending_.emplace(id, pending_call{rp, std::move(sink), {}, false});
+    pending_.emplace(id, pending_call{rp});
     return rp;
-  }
-
-  void on_chunk(uint64_t id, nlohmann::json chunk) {
-    auto it = pending_.find(id);
-    if (it == pending_.end())
-      return;
-    auto& p = it->second;
-    p.streamed = true;
-    if (p.sink)
-      send(p.sink, chunk_atom::value, id, std::move(chunk));
-    else
-      p.collected.push_back(std::move(chunk));
   }
 
   void on_outcome(uint64_t id, call_outcome out) {
@@ -379,16 +367,27 @@ private:
       return;
     auto p = std::move(it->second);
     pending_.erase(it);
-    // A stream called without a sink answers with the list of its chunks.
-    if (out.value && p.streamed && !p.sink)
-      out.value = nlohmann::json(std::move(p.collected));
     p.promise.deliver(std::move(out));
   }
 
+  /// Every call held (in the port, or as an execute request) fails with
+  /// `code`; the port refuses new ones.
   void fail_pending(errc code, const std::string& why) {
     for (auto& [id, p] : pending_)
       p.promise.deliver(call_outcome::failed({code, why}));
     pending_.clear();
+    if (port_)
+      port_->close(code, why);
+  }
+
+  /// Ends the connection now (whoever holds the port gets refusals).
+  void drop_connection(errc code, const std::string& why) {
+    conn_.reset();
+    if (port_) {
+      port_->close(code, why);
+      auto c = port_->detach();
+      c.reset();
+    }
   }
 
   // -- endings ----------------------------------------------------------------
@@ -442,7 +441,9 @@ private:
     state_ = state::stopping;
     exit_reason_ = std::move(reason);
     fail_pending(errc::shutting_down, fmt::format("worker {} is shutting down", opts_.context.worker_id));
-    if (conn_)
+    if (port_)
+      port_->close_connection();
+    else if (conn_)
       conn_->close();
     wind_down();
   }
@@ -472,7 +473,7 @@ private:
   }
 
   void finish_stop() {
-    conn_.reset();
+    drop_connection(errc::worker_crashed, fmt::format("worker {} is gone", opts_.context.worker_id));
     ::unlink(opts_.context.endpoint.c_str());
     quit(exit_reason_);
   }
@@ -486,7 +487,8 @@ private:
   bool stop_requested_ = false;
   bool brutal_ = false;
   caf::actor_clock::time_point created_;
-  std::unique_ptr<worker_connection> conn_;
+  std::unique_ptr<worker_connection> conn_;  // until ready; then the port holds it
+  std::shared_ptr<call_port> port_;
   std::unordered_map<uint64_t, pending_call> pending_;
   std::deque<std::string> stderr_tail_;
   caf::error exit_reason_;

@@ -7,7 +7,10 @@
 // implementation of these two classes, and nothing else changes.
 //
 // Threading: connection callbacks may run on any thread (gRPC's, a reader
-// thread...). They must be quick; the worker only posts them to itself.
+// thread...), even inline in execute(); they are quick (they complete the
+// call, see actors/call_port.hpp). A connection's members are called from
+// one thread at a time, but not always the same one (the worker's, the
+// pool's): a call_port serializes them.
 
 #include <chrono>
 #include <functional>
@@ -46,6 +49,16 @@ public:
   virtual std::optional<snakepit::error> open(connection_callbacks cb) = 0;
   /// Sends one call (the deadline in `c` bounds it on the other side too).
   virtual std::optional<snakepit::error> execute(detail::call c) = 0;
+  /// Sends several calls at once (in one message where the transport can).
+  /// One entry per call, in order: empty when it went out. Default: execute()
+  /// each.
+  virtual std::vector<std::optional<snakepit::error>> execute_batch(std::vector<detail::call> calls) {
+    std::vector<std::optional<snakepit::error>> out;
+    out.reserve(calls.size());
+    for (auto& c : calls)
+      out.push_back(execute(std::move(c)));
+    return out;
+  }
   virtual void cancel(uint64_t call_id) = 0;
   /// Graceful end of the execute path.
   virtual void close() = 0;

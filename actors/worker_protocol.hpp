@@ -2,6 +2,7 @@
 // The messages between the pool and its workers (internal to the runtime).
 //
 // worker → pool   (worker_ready_atom, worker_hello)           once the worker answers health pings
+//                 (or worker_ready_atom, worker_hello, port_handle), see below
 // worker → pool   (worker_failed_atom, std::string id, error)  startup failed; the worker exits next
 // pool → worker   request (execute_atom, call) -> call_outcome  exactly one outcome per call:
 //                 the result, a typed error, or worker_crashed if the process died meanwhile
@@ -13,11 +14,19 @@
 //
 // The pool monitors every worker that said hello; a worker's down message
 // fails whatever the pool still had on it with worker_crashed.
+//
+// The hot path: a worker whose hello carries a call_port (actors/call_port.hpp)
+// is not sent execute requests; the pool puts calls straight into the port,
+// and the thread that reads an outcome answers the caller itself (when the
+// call has a `reply` function) and tells the pool:
+// port thread → pool (call_settled_atom, uint64_t ticket, bool ok)       answered directly
+// port thread → pool (call_outcome_atom, uint64_t ticket, call_outcome)  for the pool to answer
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -37,6 +46,8 @@ using cancel_call_atom = caf::atom_constant<caf::atom("cancel_cal")>;
 using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
 using worker_ready_atom = caf::atom_constant<caf::atom("wrk_ready")>;
 using worker_failed_atom = caf::atom_constant<caf::atom("wrk_failed")>;
+using call_settled_atom = caf::atom_constant<caf::atom("call_setl")>;
+using call_outcome_atom = caf::atom_constant<caf::atom("call_outc")>;
 
 // Requests to the pool from the embedding facade.
 using pool_execute_atom = caf::atom_constant<caf::atom("pool_exec")>;
@@ -72,11 +83,17 @@ struct pool_call {
   std::function<void(call_outcome)> reply;
 };
 
+class call_port;
+
 struct worker_hello {
   std::string worker_id;  // the slot id, stable across restarts
   caf::actor worker;
   int os_pid = 0;
 };
+
+/// A worker that takes calls through a port (instead of execute requests)
+/// says hello with it: (worker_ready_atom, worker_hello, port_handle).
+using port_handle = std::shared_ptr<call_port>;
 
 } // namespace snakepit::detail
 
@@ -84,5 +101,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::detail::call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::detail::pool_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::detail::call_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::detail::worker_hello)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::detail::port_handle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(snakepit::pool_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<snakepit::worker_info>)

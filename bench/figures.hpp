@@ -17,6 +17,7 @@ void figure_throughput(const bench_options& opts, report& out);  // 3
 void figure_payload(const bench_options& opts, report& out);     // 4
 void figure_streaming(const bench_options& opts, report& out);   // 5
 void figure_restart(const bench_options& opts, report& out);     // 6
+void figure_saturated(const bench_options& opts, report& out);   // 8 (64 in flight, mp.Pool peer)
 
 struct figure {
   std::string name;  // for --only

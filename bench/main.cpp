@@ -29,6 +29,8 @@ const std::vector<figure>& all_figures() {
     {"latency", "sequential echo p50/p99, sharing and stealing, vs raw unary and bidi",
      figure_latency},
     {"throughput", "calls/s, 2 workers, 1/2/4/8 callers, vs raw gRPC threads", figure_throughput},
+    {"saturated", "64 in flight from 1 thread vs raw streams and Python's multiprocessing.Pool",
+     figure_saturated},
     {"payload", "1 MiB echo_bytes round trip MiB/s", figure_payload},
     {"streaming", "stream_count chunks/s", figure_streaming},
     {"restart", "restart after SIGKILL p50/p95", figure_restart},

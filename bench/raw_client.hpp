@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "snakepit_bridge.pb.h"
 
@@ -60,6 +61,22 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// What a saturated run measured.
+struct saturated_result {
+  double per_second = 0;            // calls answered within the window / window
+  uint64_t calls = 0;               // calls answered within the window
+  double seconds = 0;               // the window as measured
+  std::vector<double> latency_us;   // submit → answer, of those calls
+};
+
+/// One Channel stream per connection, each kept busy with `inflight_per_stream`
+/// requests outstanding for `window`: whenever replies free room, the requests
+/// that fit go out together in one HostFrame (a writer and a reader thread
+/// per stream). The raw anchor of a saturated pool. Throws bench_error.
+saturated_result run_pipelined_streams(const std::vector<raw_connection>& conns,
+                                       const wire::Request& request, int inflight_per_stream,
+                                       std::chrono::milliseconds window);
 
 /// The latency figure's request: echo(x="16-byte-payload!").
 wire::Request echo_request();
