@@ -1,7 +1,7 @@
 """ShowcaseAdapter: the tool surface; the work lives in ``handlers/``."""
 
 from ...adapter import BaseAdapter, tool
-from .handlers import basic, binary, process, streaming
+from .handlers import basic, binary, process, session, streaming
 
 
 class ShowcaseAdapter(BaseAdapter):
@@ -70,3 +70,50 @@ class ShowcaseAdapter(BaseAdapter):
     def ignore_sigterm(self) -> dict:
         """Makes the worker ignore SIGTERM from now on."""
         return process.ignore_sigterm()
+
+    # --- sessions: all state in the host, through ctx ------------------------
+
+    @tool
+    def init_session(self, ctx, counter: int = 0) -> dict:
+        """Starts the session's counter (and its clock and command count)."""
+        return session.init_session(ctx, counter)
+
+    @tool
+    def set_counter(self, ctx, value: int) -> dict:
+        """Sets the counter; returns {"value": value}."""
+        return session.set_counter(ctx, value)
+
+    @tool
+    def get_counter(self, ctx) -> dict:
+        """Returns {"value": counter} (0 if the session has none)."""
+        return session.get_counter(ctx)
+
+    @tool
+    def increment_counter(self, ctx, by: int = 1) -> dict:
+        """Adds `by` to the counter atomically on the host; returns {"value": n}."""
+        return session.increment_counter(ctx, by)
+
+    @tool
+    def cleanup(self, ctx) -> dict:
+        """Removes the session's tool state; returns duration_ms and command_count."""
+        return session.cleanup(ctx)
+
+    @tool
+    def call_host(self, ctx, name: str, args: dict = None):
+        """Calls the host tool `name` with `args` and returns its value."""
+        return session.call_host(ctx, name, args)
+
+    @tool
+    def session_get(self, ctx, name: str, default=None):
+        """The session variable `name`, or `default`."""
+        return session.session_get(ctx, name, default)
+
+    @tool
+    def session_set(self, ctx, name: str, value) -> dict:
+        """Writes the session variable `name`; returns its new version."""
+        return session.session_set(ctx, name, value)
+
+    @tool
+    def session_register(self, ctx, name: str, type: str, value, constraints: dict = None) -> dict:
+        """Registers a typed session variable with constraints."""
+        return session.session_register(ctx, name, type, value, constraints)
