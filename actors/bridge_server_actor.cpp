@@ -189,6 +189,8 @@ private:
         [done](std::vector<tool_info>& infos) {
           wire::HostToolList out;
           for (auto& t : infos) {
+            if (t.from != tool_info::origin::host)
+              continue;  // Python calls its own tools directly
             auto* s = out.add_tools();
             s->set_name(t.name);
             s->set_description(t.description);

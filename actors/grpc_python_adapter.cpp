@@ -58,6 +58,29 @@ public:
     });
   }
 
+  void describe_tools(std::chrono::milliseconds timeout,
+                      std::function<void(result<std::vector<tool_info>>)> done) override {
+    channel_->describe_tools(timeout, [done = std::move(done)](
+                                        tp::channel_result<wire::DescribeToolsReply> r) {
+      if (!r) {
+        done(snakepit::error{errc::internal, tp::to_string(r.error())});
+        return;
+      }
+      std::vector<tool_info> tools;
+      for (auto& t : r->tools()) {
+        tool_info info;
+        info.name = t.name();
+        info.description = t.description();
+        info.streaming = t.streaming();
+        info.from = tool_info::origin::python;
+        for (auto& p : t.parameters())
+          info.parameters.push_back({p.name(), p.annotation(), p.required()});
+        tools.push_back(std::move(info));
+      }
+      done(std::move(tools));
+    });
+  }
+
   std::optional<snakepit::error> open(connection_callbacks cb) override {
     tp::channel_callbacks ccb;
     ccb.on_reply = [out = cb.on_outcome](wire::Reply&& r) {

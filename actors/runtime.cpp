@@ -350,6 +350,7 @@ struct runtime::impl {
     w.launcher = launcher;
     if (registry)
       w.registry = [ref = registry_actor] { return ref->get(); };
+    w.tools = [ref = tools] { return ref->get(); };
     w.adapter = cfg.worker_adapter ? cfg.worker_adapter : make_grpc_python_adapter();
     w.environment = {{std::string{transport::instance_variable}, instance_of(cfg)},
                      {std::string{transport::host_variable}, host_identity}};
@@ -798,7 +799,7 @@ result<void> runtime::register_host_tool(host_tool tool) {
 result<void> runtime::unregister_host_tool(const std::string& name) {
   return impl_->sessions->unregister_tool(name);
 }
-std::vector<tool_info> runtime::list_host_tools() {
+std::vector<tool_info> runtime::list_tools() {
   return impl_->sessions->list_tools();
 }
 

@@ -134,8 +134,10 @@ public:
   /// already_exists, invalid_argument.
   result<void> register_host_tool(host_tool tool);
   result<void> unregister_host_tool(const std::string& name);
-  /// The host tools, by name.
-  std::vector<tool_info> list_host_tools();
+  /// Every tool: the host tools, by name, then the tools the workers'
+  /// processes offer (name, description, parameters, streaming or not), as
+  /// reported by each worker when it started.
+  std::vector<tool_info> list_tools();
 
   /// Stops every worker (SIGTERM, grace, SIGKILL) and the tree. Idempotent.
   void shutdown();

@@ -1,5 +1,6 @@
 #include "actors/tool_registry.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include <caf/all.hpp>
@@ -41,7 +42,16 @@ caf::behavior tool_registry(caf::event_based_actor*, std::shared_ptr<host_tool_t
       std::vector<tool_info> out;
       for (auto& [name, tool] : table->tools)
         out.push_back(info_of(tool));
+      std::vector<tool_info> python;
+      for (auto& [source, tools] : table->reported)
+        python.insert(python.end(), tools.begin(), tools.end());
+      std::sort(python.begin(), python.end(),
+                [](const tool_info& a, const tool_info& b) { return a.name < b.name; });
+      out.insert(out.end(), python.begin(), python.end());
       return out;
+    },
+    [table](python_tools_atom, const std::string& source, std::vector<tool_info>& tools) {
+      table->reported[source] = std::move(tools);
     },
     [table](call_tool_atom, const std::string& name, const nlohmann::json& args,
             const std::string& session_id) -> result<nlohmann::json> {

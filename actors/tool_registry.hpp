@@ -5,7 +5,10 @@
 //
 //   register_tool_atom, host_tool        -> result<void> (already_exists, invalid_argument)
 //   unregister_tool_atom, name           -> result<void> (unknown_command)
-//   list_tools_atom                      -> std::vector<tool_info> (host tools, by name)
+//   list_tools_atom                      -> std::vector<tool_info>: host tools, by name, then
+//                                           the tools workers reported, by name
+//   python_tools_atom, source, tools     (from a worker that started: what its process
+//                                           offers; `source` names adapter and module)
 //   call_tool_atom, name, json, session  -> result<json> (unknown_command, the tool's error)
 
 #include <map>
@@ -24,12 +27,16 @@ using register_tool_atom = caf::atom_constant<caf::atom("tool_reg")>;
 using unregister_tool_atom = caf::atom_constant<caf::atom("tool_unreg")>;
 using list_tools_atom = caf::atom_constant<caf::atom("tool_list")>;
 using call_tool_atom = caf::atom_constant<caf::atom("tool_call")>;
+using python_tools_atom = caf::atom_constant<caf::atom("tool_py")>;
 
 /// The registered tools. Owned by the runtime and handed to each incarnation
 /// of the actor, so a restart of the registry forgets none; only the actor
 /// touches it (one incarnation at a time).
 struct host_tool_table {
   std::map<std::string, host_tool> tools;
+  /// What workers reported, by source (adapter:module): every worker of a
+  /// pool runs the same adapter, so one list per source.
+  std::map<std::string, std::vector<tool_info>> reported;
 };
 
 /// A permanent worker-kind child.

@@ -13,6 +13,7 @@
 
 #include "actors/call_port.hpp"
 #include "actors/process_registry_actor.hpp"
+#include "actors/tool_registry.hpp"
 #include "actors/worker_adapter.hpp"
 #include "actors/worker_protocol.hpp"
 #include "supervision/supervision_messages.hpp"
@@ -306,6 +307,7 @@ private:
       fail_startup(err->message());
       return;
     }
+    report_tools();
     port_->attach(std::move(conn_));
     state_ = state::ready;
     auto pool = opts_.pool();
@@ -315,6 +317,20 @@ private:
     }
     send(pool, worker_ready_atom::value,
          worker_hello{opts_.context.worker_id, caf::actor_cast<caf::actor>(this), pid_}, port_);
+  }
+
+  // The tool registry learns what this process offers; the answer goes
+  // there straight from gRPC's thread, the worker does not wait for it.
+  void report_tools() {
+    auto registry = opts_.tools ? opts_.tools() : caf::actor{};
+    if (!registry)
+      return;
+    conn_->describe_tools(opts_.health_timeout, [registry, adapter = opts_.adapter->name(),
+                                                 module = opts_.context.module](
+                                                  result<std::vector<tool_info>> r) {
+      if (r)
+        caf::anon_send(registry, python_tools_atom::value, adapter + ":" + module, std::move(*r));
+    });
   }
 
   std::string stderr_tail() const {

@@ -59,6 +59,9 @@ struct worker_options {
   /// is spawned. Empty function or null handle: no registry.
   std::function<caf::actor()> registry;
   std::chrono::milliseconds registry_timeout{2000};  // reserve round trip
+  /// The current tool registry: told the tools each started process offers
+  /// (empty function or null handle: nobody to tell).
+  std::function<caf::actor()> tools;
   std::shared_ptr<const worker_adapter> adapter;  // how to launch, connect, execute
   /// Added to every process's environment besides the run id: the instance
   /// and the host's identity, by which a boot sweep finds orphans the

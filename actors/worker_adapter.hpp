@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/error.hpp"
+#include "actors/host_tool.hpp"
 #include "actors/worker_context.hpp"
 #include "actors/worker_protocol.hpp"
 #include "transport/process_observer.hpp"
@@ -60,6 +61,13 @@ public:
     return out;
   }
   virtual void cancel(uint64_t call_id) = 0;
+  /// The tools the process offers (for runtime::list_tools). Default: an
+  /// adapter that cannot tell reports none.
+  virtual void describe_tools(std::chrono::milliseconds timeout,
+                              std::function<void(result<std::vector<tool_info>>)> done) {
+    (void) timeout;
+    done(std::vector<tool_info>{});
+  }
   /// Graceful end of the execute path.
   virtual void close() = 0;
 };

@@ -157,7 +157,7 @@ TEST_CASE("a_python_tool_calls_a_host_tool") {
   auto again = rt->register_host_tool(hello);
   REQUIRE_FALSE(again);
   CHECK(again.error().code() == errc::already_exists);
-  CHECK(rt->list_host_tools().size() == 2);
+  CHECK(rt->list_tools().size() >= 2);
 }
 
 TEST_CASE("a_paused_session_refuses_calls_with_invalid_state_until_resumed") {
@@ -226,4 +226,42 @@ TEST_CASE("session_calls_with_bad_ids_and_unknown_sessions_are_typed_errors") {
   REQUIRE_FALSE(none);
   CHECK(none.error().code() == errc::session_not_found);
   CHECK(rt->execute("ping"));  // nothing else was disturbed
+}
+
+TEST_CASE("list_tools_shows_host_tools_and_the_python_tools_each_worker_reported") {
+  auto cfg = test_config(1);
+  cfg.host_tools.push_back({"host_only", "a host tool", {{"x", "int", true}},
+                            [](const json& a, const snakepit::host_tool_call&)
+                              -> snakepit::result<json> { return a; }});
+  ready_runtime rt{cfg};
+  std::vector<snakepit::tool_info> tools;
+  // Workers report their tools right after they start, without holding up
+  // their readiness.
+  REQUIRE(eventually([&] {
+    tools = rt->list_tools();
+    return tools.size() > 1;
+  }, 5000ms));
+  auto find = [&](const std::string& name) -> const snakepit::tool_info* {
+    for (auto& t : tools)
+      if (t.name == name)
+        return &t;
+    return nullptr;
+  };
+  REQUIRE(find("host_only"));
+  CHECK(find("host_only")->from == snakepit::tool_info::origin::host);
+  auto add = find("add");
+  REQUIRE(add);
+  CHECK(add->from == snakepit::tool_info::origin::python);
+  CHECK_FALSE(add->streaming);
+  REQUIRE(add->parameters.size() == 2);
+  CHECK(add->parameters[0].name == "a");
+  CHECK(add->parameters[0].required);
+  auto stream = find("stream_count");
+  REQUIRE(stream);
+  CHECK(stream->streaming);
+  CHECK_FALSE(stream->description.empty());
+  auto sleep = find("sleep_ms");
+  REQUIRE(sleep);
+  REQUIRE(sleep->parameters.size() == 1);  // `ctx` is supplied by the worker, not a parameter
+  CHECK(sleep->parameters[0].name == "ms");
 }
