@@ -18,6 +18,8 @@ void figure_payload(const bench_options& opts, report& out);     // 4
 void figure_streaming(const bench_options& opts, report& out);   // 5
 void figure_restart(const bench_options& opts, report& out);     // 6
 void figure_saturated(const bench_options& opts, report& out);   // 8 (64 in flight, mp.Pool peer)
+void figure_bridge_ops(const bench_options& opts, report& out);  // 9 (ctx.get/set from Python)
+void figure_session_memory(const bench_options& opts, report& out);  // 10 (idle sessions)
 
 struct figure {
   std::string name;  // for --only

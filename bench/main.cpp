@@ -34,6 +34,10 @@ const std::vector<figure>& all_figures() {
     {"payload", "1 MiB echo_bytes round trip MiB/s", figure_payload},
     {"streaming", "stream_count chunks/s", figure_streaming},
     {"restart", "restart after SIGKILL p50/p95", figure_restart},
+    {"bridge_ops", "session ctx.get / ctx.set ops/s vs a trivial C++ bridge and a raw stub",
+     figure_bridge_ops},
+    {"session_memory", "host memory per idle session, 10k and 100k sessions",
+     figure_session_memory},
   };
   return figures;
 }
@@ -76,7 +80,7 @@ int run(int argc, char** argv) {
 
   if (list) {
     for (auto& f : all_figures())
-      fmt::print("{:<11} {}\n", f.name, f.what);
+      fmt::print("{:<15} {}\n", f.name, f.what);
     return 0;
   }
   std::set<std::string> selected;
