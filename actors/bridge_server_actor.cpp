@@ -1,5 +1,7 @@
 #include "actors/bridge_server_actor.hpp"
 
+#include <unordered_map>
+
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
@@ -76,6 +78,16 @@ public:
     : caf::event_based_actor(cfg), opts_(std::move(opts)), server_(std::move(server)) {}
 
   caf::behavior make_behavior() override {
+    // A cached session that ended (closed, expired, crashed) is forgotten:
+    // the next call asks the store again.
+    set_down_handler([this](caf::down_msg& dm) {
+      auto it = ids_by_actor_.find(dm.source.id());
+      if (it == ids_by_actor_.end())
+        return;
+      if (auto c = sessions_.find(it->second); c != sessions_.end() && c->second.address() == dm.source)
+        sessions_.erase(c);
+      ids_by_actor_.erase(it);
+    });
     return {
       [this](bridge_session_atom, wire::SessionRequest& req, session_done& done) {
         on_session(std::move(req), std::move(done));
@@ -106,16 +118,33 @@ private:
       done(to_reply(op.error()));
       return;
     }
+    // Calls of one session come in runs (a tool's reads and writes): after
+    // the first, the session is asked directly, without the store.
+    if (auto c = sessions_.find(id); c != sessions_.end()) {
+      run(c->second, std::move(*op), std::move(done));
+      return;
+    }
     request(store, ask_timeout, store_lookup_atom::value, id)
       .then(
-        [this, done, op = std::move(*op)](result<caf::actor>& session) mutable {
+        [this, id, done, op = std::move(*op)](result<caf::actor>& session) mutable {
           if (!session) {
             done(to_reply(session.error()));
             return;
           }
+          remember(id, *session);
           run(*session, std::move(op), std::move(done));
         },
         [done](caf::error& e) { done(to_reply(from_caf_error(e))); });
+  }
+
+  void remember(const std::string& id, const caf::actor& session) {
+    if (sessions_.size() >= max_cached_sessions)
+      return;  // a cache, not a registry: beyond this, ask the store
+    auto [it, added] = sessions_.emplace(id, session);
+    if (!added)
+      return;
+    ids_by_actor_.emplace(session.id(), id);
+    monitor(session);
   }
 
   // Asks the session; every answer type of the protocol becomes a reply.
@@ -207,8 +236,12 @@ private:
         [done](caf::error&) { done({}); });
   }
 
+  static constexpr std::size_t max_cached_sessions = 100000;
+
   bridge_actor_options opts_;
   std::unique_ptr<tp::bridge_server> server_;
+  std::unordered_map<std::string, caf::actor> sessions_;       // id → live session
+  std::unordered_map<caf::actor_id, std::string> ids_by_actor_;
 };
 
 } // namespace
