@@ -97,10 +97,19 @@ std::vector<leak_record> global_tracker::check_before_shutdown(context::internal
 
 std::vector<leak_record> global_tracker::check_after_shutdown(context::internals& demo) {
   std::vector<leak_record> leaks;
+  // The runtime's own emergency cleanup: in the normal case it finds nothing.
+  for (auto& rt : demo.runtimes) {
+    auto& report = rt->last_cleanup();
+    if (report.ran && report.orphans_found > 0)
+      leaks.push_back({"process", fmt::format("application cleanup of run {} found {} orphan(s) "
+                                              "and killed {}", rt->run_id(), report.orphans_found,
+                                              report.orphans_killed)});
+  }
   for (auto& run_id : demo.run_ids) {
     settle([&] { return processes_with(run_id).empty(); }, 1000ms);
     for (auto& p : processes_with(run_id)) {
-      leaks.push_back({"process", fmt::format("pid {} of run {} still running: {}", p.pid, run_id,
+      leaks.push_back({"process", fmt::format("pid {} of run {} {}: {}", p.pid, run_id,
+                                              p.state == 'Z' ? "not reaped" : "still running",
                                               p.cmdline.substr(0, 120))});
       kill_and_reap(p.pid);
     }

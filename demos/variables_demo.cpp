@@ -75,13 +75,13 @@ public:
         auto r = rt.set_variable(id, a.name, a.value);
         ctx.check(!r && r.error().code() == errc::invalid_value,
                   fmt::format("{} = {} was not refused as invalid_value", a.name, a.value.dump()));
-        ctx.note("✗ {:<22} refused: {}", fmt::format("{} = {}", a.name, a.value.dump()),
+        ctx.note("⊘ {:<22} refused: {}", fmt::format("{} = {}", a.name, a.value.dump()),
                  r.error().message());
       }
       auto py = ctx.value(rt.execute_in_session(id, "try_update", {{"name", "temperature"}, {"value", -1.0}}),
                           "try_update");
       ctx.check(py.at("accepted") == false && py.at("before") == py.at("after"), "Python's write changed it");
-      ctx.note("✗ from Python, temperature = -1.0 refused: {}", py.at("error").get<std::string>());
+      ctx.note("⊘ from Python, temperature = -1.0 refused: {}", py.at("error").get<std::string>());
       std::string after = versions(rt, id);
       ctx.check(before == after, "a refused write changed something");
       ctx.note("values and versions unchanged: {}", after);
