@@ -14,7 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto session_ttl = 800ms;
+constexpr auto session_ttl = 1500ms;
 constexpr auto reap_interval = 100ms;
 
 /// Events from every game's subscription, in arrival order.
@@ -42,7 +42,7 @@ public:
   }
   std::vector<step_info> steps() const override {
     return {
-      {"start", "start the pool (session ttl 800 ms, reaped every 100 ms)"},
+      {"start", "start the pool (session ttl 1.5 s, reaped every 100 ms)"},
       {"create", "create two games for a guild; subscribe to their events"},
       {"guesses", "process guesses from the players"},
       {"pause", "pause a game: guesses are refused; resume it"},

@@ -136,7 +136,7 @@ public:
     if (step == "timeout") {
       std::string other = ctx.state().at("fallback");
       call_options deadline;
-      deadline.timeout = std::chrono::milliseconds(ctx.size(600, 400));
+      deadline.timeout = std::chrono::milliseconds(ctx.size(800, 600));
       auto r = train(ctx, other, 100, 40, deadline);
       ctx.check(r.contains("error") && r.at("code") == "timeout", "expected a timeout: " + r.dump());
       ctx.note("⚠ {}: using the partial model", r.at("error").get<std::string>());
