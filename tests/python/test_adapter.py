@@ -10,8 +10,16 @@ from snakepit_bridge.adapters.showcase import ShowcaseAdapter
 from snakepit_bridge.errors import InvalidArgumentsError, UnknownToolError
 
 SHOWCASE_TOOLS = {
-    "ping", "echo", "add", "sleep_ms", "raise_error", "crash", "stream_count",
-    "echo_bytes", "worker_info", "spawn_grandchild", "ignore_sigterm",
+    # basic, streaming, binary, the worker process
+    "ping", "echo", "add", "sleep_ms", "raise_error", "error_demo", "crash", "stream_count",
+    "stream_progress", "echo_bytes", "checksum_bytes", "worker_info", "spawn_grandchild",
+    "ignore_sigterm", "cpu_task",
+    # sessions and host tools (state in the host, through ctx)
+    "init_session", "set_counter", "get_counter", "increment_counter", "cleanup", "call_host",
+    "session_get", "session_set", "session_register", "try_update", "variables_snapshot",
+    # ML workflow and game sessions
+    "load_dataset", "synthetic_dataset", "define_model_config", "train_model", "evaluate_model",
+    "game_start", "game_guess", "game_status",
 }
 
 

@@ -1,7 +1,19 @@
-"""ShowcaseAdapter: the tool surface; the work lives in ``handlers/``."""
+"""ShowcaseAdapter: a thin tool surface; the work lives in ``handlers/`` (one
+module per domain) and ``utils/``. Nothing here or there keeps state: every
+session value goes through the SessionContext to the host."""
 
 from ...adapter import BaseAdapter, tool
-from .handlers import basic, binary, process, session, streaming
+from .handlers import (
+    basic,
+    binary,
+    concurrent,
+    game,
+    ml_workflow,
+    process,
+    session,
+    streaming,
+    variable,
+)
 
 
 class ShowcaseAdapter(BaseAdapter):
@@ -35,6 +47,11 @@ class ShowcaseAdapter(BaseAdapter):
         """Raises the named builtin exception type with the message."""
         basic.raise_error(type, message)
 
+    @tool
+    def error_demo(self, kind: str = "value") -> dict:
+        """Fails a few frames deep: kind is value, zero_division, key, custom or none."""
+        return basic.error_demo(kind)
+
     # --- streaming ---------------------------------------------------------
 
     @tool
@@ -42,12 +59,29 @@ class ShowcaseAdapter(BaseAdapter):
         """Streams {"i": n} for n in range(count), delay_ms apart."""
         yield from streaming.count(count, delay_ms)
 
+    @tool
+    def stream_progress(self, ctx, total: int, delay_ms: int = 0):
+        """Streams {"done": n, "total": total} for n in 1..total, delay_ms apart."""
+        yield from streaming.progress(total, delay_ms, ctx.cancelled)
+
     # --- binary ------------------------------------------------------------
 
     @tool
     def echo_bytes(self, data: bytes) -> bytes:
         """Returns the bytes unchanged."""
         return binary.echo_bytes(data)
+
+    @tool
+    def checksum_bytes(self, data: bytes) -> dict:
+        """{"length", "crc32", "sha256"} of the bytes."""
+        return binary.checksum(data)
+
+    # --- concurrency ---------------------------------------------------------
+
+    @tool
+    def cpu_task(self, n: int, task_id: int = 0) -> dict:
+        """CPU-bound loop of n steps; returns the result, the worker pid and ms."""
+        return concurrent.cpu_task(n, task_id)
 
     # --- the worker process ------------------------------------------------
 
@@ -117,3 +151,60 @@ class ShowcaseAdapter(BaseAdapter):
     def session_register(self, ctx, name: str, type: str, value, constraints: dict = None) -> dict:
         """Registers a typed session variable with constraints."""
         return session.session_register(ctx, name, type, value, constraints)
+
+    # --- typed variables -------------------------------------------------------
+
+    @tool
+    def define_model_config(self, ctx) -> list:
+        """Registers typed, constrained variables (temperature, max_tokens, ...)."""
+        return variable.define_model_config(ctx)
+
+    @tool
+    def try_update(self, ctx, name: str, value) -> dict:
+        """Writes a variable; reports a refusal with the value before and after."""
+        return variable.try_update(ctx, name, value)
+
+    @tool
+    def variables_snapshot(self, ctx) -> list:
+        """Every variable of the session."""
+        return variable.snapshot(ctx)
+
+    # --- ML workflow: data and model as tensors in the session --------------------
+
+    @tool
+    def load_dataset(self, ctx, dataset: str = "iris", split: float = 0.8, seed: int = 7) -> dict:
+        """Loads a real data set into the session (DataNotFoundError if absent)."""
+        return ml_workflow.load_dataset(ctx, dataset, split, seed)
+
+    @tool
+    def synthetic_dataset(self, ctx, samples: int = 150, split: float = 0.8, seed: int = 7) -> dict:
+        """Generates an iris-like data set into the session."""
+        return ml_workflow.synthetic_dataset(ctx, samples, split, seed)
+
+    @tool
+    def train_model(self, ctx, epochs: int = 20, learning_rate: float = 0.5, epoch_ms: int = 0):
+        """Trains softmax regression, streaming per-epoch progress; the model
+        is saved to the session after every epoch."""
+        yield from ml_workflow.train(ctx, epochs, learning_rate, epoch_ms)
+
+    @tool
+    def evaluate_model(self, ctx) -> dict:
+        """Test accuracy and confusion matrix of the session's model."""
+        return ml_workflow.evaluate(ctx)
+
+    # --- game sessions (GameBot) ---------------------------------------------------
+
+    @tool
+    def game_start(self, ctx, guild_id: str, mode: str, word: str) -> dict:
+        """Starts a word game in this session for a guild, in a mode."""
+        return game.start(ctx, guild_id, mode, word)
+
+    @tool
+    def game_guess(self, ctx, player: str, word: str) -> dict:
+        """Processes one guess against the session's game."""
+        return game.guess(ctx, player, word)
+
+    @tool
+    def game_status(self, ctx) -> dict:
+        """The game's guild, mode, guesses, solved and winner."""
+        return game.status(ctx)

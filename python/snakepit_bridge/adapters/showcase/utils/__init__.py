@@ -1,0 +1,1 @@
+"""Helpers the showcase's handlers share (pure functions, no state)."""
