@@ -160,8 +160,8 @@ void context::register_host_tool(snakepit::host_tool tool) {
   r.id = name;
   r.release = [rt_, name] { return rt_->unregister_host_tool(name); };
   r.alive = [rt_, name] {
-    for (auto& t : rt_->list_host_tools())
-      if (t.name == name)
+    for (auto& t : rt_->list_tools())
+      if (t.from == tool_info::origin::host && t.name == name)
         return true;
     return false;
   };
