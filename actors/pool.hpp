@@ -97,8 +97,10 @@ struct pool_options {
   std::size_t max_batch_bytes = std::size_t{1} << 20;
   /// At most this many calls held by one worker at once (> 0): with room for
   /// a whole batch below it, a worker that answers a call takes more queued
-  /// ones (pipelining, see above). <= max_batch: no pipelining.
-  std::size_t max_in_flight_per_worker = 32;
+  /// ones (pipelining, see above). <= max_batch: no pipelining. Default off:
+  /// snakepit-bench --only saturated measured no gain from 32 or 64 on 2
+  /// cores (CPU per call, not worker idle time, bounds that figure).
+  std::size_t max_in_flight_per_worker = 16;
   /// Used when a pool_call carries no affinity of its own (needs
   /// pool_call::affinity to become optional; until then the facade resolves it).
   affinity_mode default_affinity = affinity_mode::hint;

@@ -21,6 +21,8 @@ struct bench_options {
   /// --max-in-flight N: config.max_in_flight_per_worker for every runtime
   /// the bench starts (0: the config's default).
   std::size_t max_in_flight = 0;
+  /// --max-batch N: config.max_batch likewise (0: the config's default).
+  std::size_t max_batch = 0;
 
   /// `full` normally, `quick` with --quick.
   template <class T>

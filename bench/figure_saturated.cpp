@@ -194,14 +194,14 @@ void figure_saturated(const bench_options& opts, report& out) {
   t.target = 90;
   t.note = fmt::format("2 workers, execute_async from 1 thread; CPU/call host {:.0f} us (raw {:.0f}), "
                        "workers {:.0f} us (raw {:.0f}); {:.0f} % of calls in batches of {:.1f} "
-                       "(max_in_flight_per_worker {}); {:.1f} s x {}",
+                       "(max_batch {}, max_in_flight_per_worker {}); {:.1f} s x {}",
                        ours_cpu.host, raw_cpu.host, ours_cpu.workers, raw_cpu.workers,
                        dispatched ? 100.0 * static_cast<double>(batched_calls)
                                       / static_cast<double>(dispatched)
                                   : 0.0,
                        batches ? static_cast<double>(batched_calls) / static_cast<double>(batches)
                                : 0.0,
-                       make_config(opts, 2).max_in_flight_per_worker,
+                       make_config(opts, 2).max_batch, make_config(opts, 2).max_in_flight_per_worker,
                        static_cast<double>(window.count()) / 1000.0, reps);
   out.add(std::move(t));
 

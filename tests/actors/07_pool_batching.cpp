@@ -62,11 +62,11 @@ TEST_CASE("spawn_pool rejects max_batch, max_batch_bytes or max_in_flight_per_wo
   CHECK(from_caf_error(p.error()).message().find("max_in_flight_per_worker") != std::string::npos);
 }
 
-TEST_CASE("the default pool batches up to 16 calls and pipelines up to 32 per worker") {
+TEST_CASE("the default pool batches up to 16 calls and does not pipeline (max_in_flight_per_worker = max_batch)") {
   pool_options opts;
   CHECK(opts.max_batch == 16);
   CHECK(opts.max_batch_bytes == std::size_t{1} << 20);
-  CHECK(opts.max_in_flight_per_worker == 32);
+  CHECK(opts.max_in_flight_per_worker == 16);
 }
 
 TEST_CASE("an idle worker gets a new call at once and alone") {
