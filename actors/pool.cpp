@@ -660,8 +660,9 @@ private:
     maybe_finish_shutdown();
   }
 
-  /// The worker finished `ticket`; with none left it is free for the next
-  /// call (or batch).
+  /// The worker finished `ticket`. With none left it is free for the next
+  /// call (or batch); still holding calls, it takes more queued ones once it
+  /// has room for a whole batch below max_in_flight_per_worker (pipelining).
   void release(caf::actor_id wid, uint64_t ticket) {
     auto it = workers_.find(wid);
     if (it == workers_.end())
@@ -671,29 +672,59 @@ private:
     if (pos == held.end())
       return;
     held.erase(pos);
-    if (!held.empty() || it->second.broken)
-      return; // still busy with the rest of its batch, or waiting for its down message
-    if (is_current(wid, it->second)) {
-      became_idle(wid);
-    } else {
-      // Retired: its slot has a newer worker. Forget it.
-      demonitor(it->second.handle);
-      workers_.erase(it);
+    if (it->second.broken)
+      return; // waiting for its down message
+    if (!is_current(wid, it->second)) {
+      // Retired: its slot has a newer worker. It takes nothing more and is
+      // forgotten once it has answered everything.
+      if (held.empty()) {
+        demonitor(it->second.handle);
+        workers_.erase(it);
+      }
+      return;
     }
+    if (held.empty())
+      became_idle(wid);
+    else if (!queue_.empty() && may_take_more(it->second))
+      take_queued(wid);
+  }
+
+  /// How many calls one refill may hand a worker: a whole batch, never more
+  /// than the worker's bound.
+  std::size_t batch_room() const {
+    return std::min(opts_.max_batch, opts_.max_in_flight_per_worker);
+  }
+
+  /// Whether a worker may take queued calls now: it holds none, or it has
+  /// room for a whole batch below its in-flight bound.
+  bool may_take_more(const worker_entry& w) const {
+    return !w.broken && w.tickets.size() + batch_room() <= opts_.max_in_flight_per_worker;
+  }
+
+  /// The worker holds nothing: it takes the queued calls it may serve (see
+  /// take_queued), or waits in idle_.
+  void became_idle(caf::actor_id wid) {
+    if (take_queued(wid) == 0)
+      idle_.push_back(wid);
   }
 
   /// Hands the worker the oldest queued calls it may serve — up to
-  /// max_batch of them and max_batch_bytes (estimated; the first call goes
-  /// whatever its size), in FIFO order, each with its own outcome — or marks
-  /// it idle. Through a port they go out together (one frame); as execute
-  /// requests they reach the worker back to back, so its channel packs them.
-  void became_idle(caf::actor_id wid) {
+  /// max_batch of them, the room left below max_in_flight_per_worker, and
+  /// max_batch_bytes (estimated; the first call goes whatever its size), in
+  /// FIFO order, each with its own outcome. Through a port they go out
+  /// together (one frame); as execute requests they reach the worker back
+  /// to back, so its channel packs them. Returns how many it took.
+  std::size_t take_queued(caf::actor_id wid) {
     auto& w = workers_.at(wid);
+    auto held = w.tickets.size();
+    auto limit = held >= opts_.max_in_flight_per_worker
+                   ? std::size_t{0}
+                   : std::min(opts_.max_batch, opts_.max_in_flight_per_worker - held);
     std::size_t taken = 0;
     std::size_t bytes = 0;
     std::vector<uint64_t> tickets;
     std::vector<detail::call> bodies;
-    for (auto it = queue_.begin(); it != queue_.end() && taken < opts_.max_batch;) {
+    for (auto it = queue_.begin(); it != queue_.end() && taken < limit;) {
       auto& p = calls_.at(*it);
       if (!may_serve(p, w.slot)) {
         ++it;
@@ -708,20 +739,19 @@ private:
       bodies.push_back(assign(p, wid, w));
       ++taken;
     }
-    if (taken == 0) {
-      idle_.push_back(wid);
-      return;
-    }
+    if (taken == 0)
+      return 0;
     if (taken > 1) {
       ++stats_.batches;
       stats_.batched_calls += taken;
       pool_event ev;
       ev.kind = pool_event_kind::batch_dispatched;
       ev.worker_id = w.slot;
-      ev.detail = fmt::format("calls={} bytes~{}", taken, bytes);
+      ev.detail = fmt::format("calls={} bytes~{} held={}", taken, bytes, held);
       emit(ev);
     }
     send_calls(wid, std::move(tickets), std::move(bodies));
+    return taken;
   }
 
   // --- deadlines --------------------------------------------------------------
@@ -1028,6 +1058,9 @@ caf::expected<caf::actor> spawn_pool(caf::actor_system& sys, pool_options option
   if (options.max_batch_bytes == 0)
     return to_caf_error(
       snakepit::error{errc::invalid_argument, "pool max_batch_bytes must be > 0"});
+  if (options.max_in_flight_per_worker == 0)
+    return to_caf_error(
+      snakepit::error{errc::invalid_argument, "pool max_in_flight_per_worker must be > 0"});
   return sys.spawn<pool_actor>(std::move(options));
 }
 

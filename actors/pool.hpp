@@ -35,13 +35,34 @@
 //    and binary payloads, keys, a few bytes per other value; the first call
 //    goes whatever its size), in FIFO order. Each is its own execute request
 //    (own outcome, deadline, cancel, errors); they reach the worker back to
-//    back, so its channel sends them in one frame. A worker holding any call
-//    is busy and takes nothing more until all of them are answered.
-//    max_batch = 1: one call per worker at a time.
+//    back, so its channel sends them in one frame. max_batch = 1: one call
+//    per refill.
+//  * pipelining when saturated: a worker "holds" every call sent to it whose
+//    outcome has not come back (including calls already answered to their
+//    caller by deadline or cancel: Python still has them). When one of its
+//    calls is answered and it still holds others, it takes more queued calls
+//    (same rules, same batch bounds) if it has room for a whole batch:
+//    held + min(max_batch, max_in_flight_per_worker) <= max_in_flight_per_worker.
+//    It never holds more than max_in_flight_per_worker. So while calls wait,
+//    the next batch is already inside the worker when it finishes the one
+//    it runs. A worker pulls only when it answers a call: a new call never
+//    goes straight to a worker that holds calls (it queues), and only the
+//    slot's current worker pulls (a retired one finishes what it holds).
+//    max_in_flight_per_worker <= max_batch: no pipelining (a worker takes
+//    calls only when it holds none), the behaviour before this option.
+//  * busy means "holds at least one call" (stats busy/available,
+//    worker_state::busy, affinity): an idle worker holds none. Pipelined
+//    calls wait inside the worker behind the ones it holds, which is what
+//    strict_fail_fast refuses to do: it fails with worker_busy whenever the
+//    session's worker holds any call, bound or not; strict_queue calls wait
+//    in the pool's queue and only their slot's worker takes them (by the
+//    rules above, pipelined too).
 //  * the deadline (call.deadline, absolute, on the actor system's clock) covers
 //    queue and run time. Queued past it → timeout, removed. Running past it →
 //    timeout to the caller and (cancel_call_atom, id) to the worker, which
-//    stays busy until its outcome for that call arrives or it dies.
+//    holds the call (busy, a place in its pipeline) until its outcome for
+//    that call arrives or it dies; a call still waiting inside the worker's
+//    pipeline is refused there unrun (cancelled, or out of its budget).
 //  * a worker that goes down fails each call it still holds with
 //    worker_crashed (those it answered first keep their answer).
 //  * session affinity (call.session_id non-empty): the session sticks to the
@@ -74,15 +95,21 @@ struct pool_options {
   /// ...and at most about this many bytes of them (> 0; estimated, see above;
   /// the Python worker batches its replies up to the same 1 MiB).
   std::size_t max_batch_bytes = std::size_t{1} << 20;
+  /// At most this many calls held by one worker at once (> 0): with room for
+  /// a whole batch below it, a worker that answers a call takes more queued
+  /// ones (pipelining, see above). <= max_batch: no pipelining. Default off:
+  /// snakepit-bench --only saturated measured no gain from 32 or 64 on 2
+  /// cores (CPU per call, not worker idle time, bounds that figure).
+  std::size_t max_in_flight_per_worker = 16;
   /// Used when a pool_call carries no affinity of its own (needs
   /// pool_call::affinity to become optional; until then the facade resolves it).
   affinity_mode default_affinity = affinity_mode::hint;
   pool_observer observer;        // telemetry hook (threads: see pool_event.hpp)
 };
 
-/// Validates the options (size, max_queue, max_batch and max_batch_bytes > 0;
-/// else a caf::error carrying errc::invalid_argument, see from_caf_error), then
-/// spawns the pool.
+/// Validates the options (size, max_queue, max_batch, max_batch_bytes and
+/// max_in_flight_per_worker > 0; else a caf::error carrying
+/// errc::invalid_argument, see from_caf_error), then spawns the pool.
 caf::expected<caf::actor> spawn_pool(caf::actor_system& sys, pool_options options);
 
 } // namespace snakepit

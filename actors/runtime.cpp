@@ -280,6 +280,8 @@ struct runtime::impl {
       return bad("config.max_queue must be at least 1");
     if (cfg.max_batch == 0 || cfg.max_batch_bytes == 0)
       return bad("config.max_batch and config.max_batch_bytes must be at least 1");
+    if (cfg.max_in_flight_per_worker == 0)
+      return bad("config.max_in_flight_per_worker must be at least 1");
     if (cfg.max_sessions == 0 || cfg.max_variables_per_session == 0)
       return bad("config.max_sessions and config.max_variables_per_session must be at least 1");
     if (cfg.session_ttl.count() <= 0 || cfg.session_reap_interval.count() <= 0
@@ -368,6 +370,7 @@ struct runtime::impl {
     popts.observer = cfg.pool_events;
     popts.max_batch = cfg.max_batch;
     popts.max_batch_bytes = cfg.max_batch_bytes;
+    popts.max_in_flight_per_worker = cfg.max_in_flight_per_worker;
 
     sv::child_spec pool_spec;
     pool_spec.id = "pool";

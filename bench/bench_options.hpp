@@ -3,6 +3,7 @@
 // measure, which Python and adapter to start, where to put sockets.
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,11 @@ struct bench_options {
   std::vector<std::string> python_path;  // snakepit_bridge and its stubs
   std::string adapter = "snakepit_bridge.adapters.showcase";
   const private_dir* dir = nullptr;
+  /// --max-in-flight N: config.max_in_flight_per_worker for every runtime
+  /// the bench starts (0: the config's default).
+  std::size_t max_in_flight = 0;
+  /// --max-batch N: config.max_batch likewise (0: the config's default).
+  std::size_t max_batch = 0;
 
   /// `full` normally, `quick` with --quick.
   template <class T>

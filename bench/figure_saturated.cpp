@@ -137,6 +137,7 @@ void figure_saturated(const bench_options& opts, report& out) {
   for (auto& s : servers)
     raw_pids.push_back(s.pid());
   cpu_meter::per_call_us ours_cpu, raw_cpu;
+  uint64_t dispatched = 0, batches = 0, batched_calls = 0;  // ours, pool stats
 
   std::vector<double> ours_lockstep;
   saturated_result ours_sat, raw_sat;
@@ -150,7 +151,12 @@ void figure_saturated(const bench_options& opts, report& out) {
       ours_lockstep.push_back(sw.elapsed_us());
     }
     cpu_meter ours_meter{ours_pids};
+    auto before = rt->stats();
     auto o = ours_saturated(*rt, window);
+    auto after = rt->stats();
+    dispatched += after.requests - before.requests;
+    batches += after.batches - before.batches;
+    batched_calls += after.batched_calls - before.batched_calls;
     auto oc = ours_meter.per_call(static_cast<double>(o.calls));
     ours_cpu.host += oc.host / reps;
     ours_cpu.workers += oc.workers / reps;
@@ -187,8 +193,15 @@ void figure_saturated(const bench_options& opts, report& out) {
   t.cmp = comparison::ratio_pct;
   t.target = 90;
   t.note = fmt::format("2 workers, execute_async from 1 thread; CPU/call host {:.0f} us (raw {:.0f}), "
-                       "workers {:.0f} us (raw {:.0f}); {:.1f} s x {}",
+                       "workers {:.0f} us (raw {:.0f}); {:.0f} % of calls in batches of {:.1f} "
+                       "(max_batch {}, max_in_flight_per_worker {}); {:.1f} s x {}",
                        ours_cpu.host, raw_cpu.host, ours_cpu.workers, raw_cpu.workers,
+                       dispatched ? 100.0 * static_cast<double>(batched_calls)
+                                      / static_cast<double>(dispatched)
+                                  : 0.0,
+                       batches ? static_cast<double>(batched_calls) / static_cast<double>(batches)
+                               : 0.0,
+                       make_config(opts, 2).max_batch, make_config(opts, 2).max_in_flight_per_worker,
                        static_cast<double>(window.count()) / 1000.0, reps);
   out.add(std::move(t));
 

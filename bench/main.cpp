@@ -19,6 +19,7 @@
 #include "bench/figures.hpp"
 #include "bench/interrupt.hpp"
 #include "bench/private_dir.hpp"
+#include "bench/runtime_setup.hpp"
 #include "bench/stopwatch.hpp"
 
 namespace snakepit::bench {
@@ -70,6 +71,12 @@ int run(int argc, char** argv) {
   app.add_option("--json", json_file, "also write the table as JSON to this file");
   app.add_option("--only", only, "run only these figures (comma-separated; see --list)");
   app.add_option("--python", python, "Python interpreter with grpcio and protobuf");
+  std::size_t max_in_flight = 0;
+  app.add_option("--max-in-flight", max_in_flight,
+                 "config.max_in_flight_per_worker for every runtime (default: the config's; "
+                 "max_batch = 16 or less: no pipelining)");
+  std::size_t max_batch = 0;
+  app.add_option("--max-batch", max_batch, "config.max_batch for every runtime (default: the config's)");
   app.add_flag("--verbose", verbose, "show the runtime's warnings (many during restart)");
   app.add_flag("--list", list, "list the figures and exit");
   try {
@@ -100,13 +107,18 @@ int run(int argc, char** argv) {
   bench_options opts;
   opts.quick = quick;
   opts.verbose = verbose;
+  opts.max_in_flight = max_in_flight;
+  opts.max_batch = max_batch;
   opts.python = python;
   opts.python_path = {SNAKEPIT_BENCH_PYTHON_DIR, SNAKEPIT_BENCH_PYTHON_GEN_DIR};
   opts.dir = &dir;
 
   unsigned cores = std::thread::hardware_concurrency();
-  fmt::print("snakepit-bench{} — {} cores, python {}, sockets in {}\n", quick ? " --quick" : "",
-             cores, python, dir.path());
+  fmt::print("snakepit-bench{} — {} cores, python {}, sockets in {}, max_batch {}, "
+             "max_in_flight_per_worker {}\n",
+             quick ? " --quick" : "", cores, python, dir.path(),
+             max_batch != 0 ? max_batch : snakepit::config{}.max_batch,
+             max_in_flight != 0 ? max_in_flight : snakepit::config{}.max_in_flight_per_worker);
   fmt::print("Targets are printed, not asserted. Compare figures within one run only.\n\n");
   report out;
   out.print_header();

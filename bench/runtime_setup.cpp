@@ -15,6 +15,10 @@ snakepit::config make_config(const bench_options& opts, std::size_t pool_size,
   cfg.python_path = opts.python_path;
   cfg.runtime_parent = opts.dir->path();
   cfg.scheduler_policy = scheduler_policy;
+  if (opts.max_in_flight != 0)
+    cfg.max_in_flight_per_worker = opts.max_in_flight;
+  if (opts.max_batch != 0)
+    cfg.max_batch = opts.max_batch;
   bool verbose = opts.verbose;
   cfg.log = [verbose](snakepit::log_level level, const std::string& line) {
     if (verbose && level >= snakepit::log_level::warning)

@@ -1,6 +1,8 @@
 // Adaptive batching: an idle worker takes a new call at once and alone; a
 // worker that frees up while calls wait takes a bounded batch of them, each
 // still its own request with its own outcome, deadline and cancel.
+// Pipelining: a worker that answers a call while it still holds others takes
+// more queued calls when a whole batch fits below max_in_flight_per_worker.
 #include <fmt/format.h>
 
 #include "actors/pool_harness.hpp"
@@ -12,10 +14,13 @@ namespace {
 
 using ids = std::vector<uint64_t>;
 
-pool_options batching(std::size_t size, std::size_t max_batch) {
+/// max_in_flight_per_worker = max_batch unless given: no pipelining, so the
+/// batch rules are seen on their own.
+pool_options batching(std::size_t size, std::size_t max_batch, std::size_t max_in_flight = 0) {
   pool_options opts;
   opts.size = size;
   opts.max_batch = max_batch;
+  opts.max_in_flight_per_worker = max_in_flight == 0 ? max_batch : max_in_flight;
   return opts;
 }
 
@@ -24,8 +29,8 @@ struct one_busy_worker : pool_fixture {
   std::shared_ptr<fake_worker_control> w;
   std::map<uint64_t, std::shared_ptr<call_record>> calls;
 
-  explicit one_busy_worker(std::size_t max_batch) {
-    start_pool(batching(1, max_batch));
+  explicit one_busy_worker(std::size_t max_batch, std::size_t max_in_flight = 0) {
+    start_pool(batching(1, max_batch, max_in_flight));
     w = add_worker("worker-1", true);
   }
 
@@ -36,7 +41,8 @@ struct one_busy_worker : pool_fixture {
 
 } // namespace
 
-TEST_CASE("spawn_pool rejects max_batch or max_batch_bytes of zero with invalid_argument") {
+TEST_CASE("spawn_pool rejects max_batch, max_batch_bytes or max_in_flight_per_worker of zero "
+          "with invalid_argument") {
   test_system t;
   auto opts = batching(1, 0);
   auto p = spawn_pool(t.sys, opts);
@@ -48,12 +54,19 @@ TEST_CASE("spawn_pool rejects max_batch or max_batch_bytes of zero with invalid_
   p = spawn_pool(t.sys, opts);
   REQUIRE_FALSE(p);
   CHECK(from_caf_error(p.error()).message().find("max_batch_bytes") != std::string::npos);
+  opts = batching(1, 4);
+  opts.max_in_flight_per_worker = 0;
+  p = spawn_pool(t.sys, opts);
+  REQUIRE_FALSE(p);
+  CHECK(from_caf_error(p.error()).code() == errc::invalid_argument);
+  CHECK(from_caf_error(p.error()).message().find("max_in_flight_per_worker") != std::string::npos);
 }
 
-TEST_CASE("the default pool batches up to 16 calls") {
+TEST_CASE("the default pool batches up to 16 calls and does not pipeline (max_in_flight_per_worker = max_batch)") {
   pool_options opts;
   CHECK(opts.max_batch == 16);
   CHECK(opts.max_batch_bytes == std::size_t{1} << 20);
+  CHECK(opts.max_in_flight_per_worker == 16);
 }
 
 TEST_CASE("an idle worker gets a new call at once and alone") {
@@ -106,7 +119,8 @@ TEST_CASE("a freed worker takes the queued calls in FIFO order, up to max_batch"
       CHECK(ev.worker_id == "worker-1");
       CHECK(ev.detail.find("calls=3") == 0);
     }
-  // Busy until every call of the batch is answered.
+  // max_in_flight_per_worker = max_batch: no pipelining, busy until every
+  // call of the batch is answered.
   t.release(t.w, 2);
   t.release(t.w, 3);
   CHECK(t.w->executed == ids{1, 2, 3, 4});
@@ -354,7 +368,7 @@ TEST_CASE("hint calls may join the batch of any worker") {
   CHECK(w2->executed == ids{2, 3, 4});
 }
 
-TEST_CASE("max_batch = 1: a freed worker takes one queued call at a time, as before") {
+TEST_CASE("max_batch = 1 without pipelining: a freed worker takes one queued call at a time") {
   one_busy_worker t{1};
   for (uint64_t id = 1; id <= 4; ++id)
     t.submit(id);
@@ -442,4 +456,288 @@ TEST_CASE("shutdown with a batch in flight answers the queue and waits for the b
   t.release(w, 3);
   CHECK(calls[2]->ok());
   CHECK(calls[3]->ok());
+}
+
+// --- pipelining ---------------------------------------------------------------
+
+TEST_CASE("a busy worker below its in-flight bound takes queued calls") {
+  one_busy_worker t{3, 8};
+  for (uint64_t id = 1; id <= 12; ++id)
+    t.submit(id);
+  CHECK(t.w->executed == ids{1});  // idle: at once, alone
+  t.release(t.w, 1);
+  CHECK(t.w->executed == ids{1, 2, 3, 4});  // holds none: a batch
+  t.release(t.w, 2);
+  // Holds 3 and 4; 2 + 3 <= 8: the next batch joins them in the pipeline.
+  CHECK(t.w->executed == ids{1, 2, 3, 4, 5, 6, 7});
+  t.release(t.w, 3);
+  // Holds 4..7; 4 + 3 <= 8: one more batch, 7 held.
+  CHECK(t.w->executed == ids{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  t.release(t.w, 4);
+  // Holds 6; 6 + 3 > 8: no room for a whole batch, nothing more.
+  CHECK(t.w->executed.size() == 10);
+  CHECK(t.stats().queued == 2);
+  t.release(t.w, 5);
+  // Holds 5; room for a batch: the last two queued calls.
+  CHECK(t.w->executed == ids{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  CHECK(t.stats().queued == 0);
+  for (uint64_t id = 6; id <= 12; ++id)
+    t.release(t.w, id);
+  CHECK(t.answer_order == ids{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  for (auto& [id, c] : t.calls) {
+    REQUIRE(c->ok());
+    CHECK(c->answers == 1);
+  }
+  auto s = t.stats();
+  CHECK(s.completed == 12);
+  CHECK(s.available == 1);
+  CHECK(s.batches == 4);
+  CHECK(s.batched_calls == 11);
+  bool saw_held = false;
+  for (auto& ev : t.pool_events)
+    if (ev.kind == pool_event_kind::batch_dispatched && ev.detail.find("held=4") != std::string::npos)
+      saw_held = true;
+  CHECK(saw_held);
+}
+
+TEST_CASE("a worker never holds more than max_in_flight_per_worker calls") {
+  one_busy_worker t{4, 5};
+  for (uint64_t id = 1; id <= 10; ++id)
+    t.submit(id);
+  t.release(t.w, 1);
+  CHECK(t.w->executed == ids{1, 2, 3, 4, 5});
+  t.release(t.w, 2);  // holds 3: 3 + 4 > 5
+  t.release(t.w, 3);  // holds 2: 2 + 4 > 5
+  CHECK(t.w->executed.size() == 5);
+  t.release(t.w, 4);  // holds 1: 1 + 4 <= 5, four more make 5
+  CHECK(t.w->executed == ids{1, 2, 3, 4, 5, 6, 7, 8, 9});
+  CHECK(t.stats().queued == 1);
+}
+
+TEST_CASE("max_in_flight_per_worker below max_batch caps the batch and turns pipelining off") {
+  one_busy_worker t{16, 2};
+  for (uint64_t id = 1; id <= 6; ++id)
+    t.submit(id);
+  t.release(t.w, 1);
+  CHECK(t.w->executed == ids{1, 2, 3});
+  t.release(t.w, 2);  // holds 1: no room for a whole batch of 2
+  CHECK(t.w->executed == ids{1, 2, 3});
+  t.release(t.w, 3);
+  CHECK(t.w->executed == ids{1, 2, 3, 4, 5});
+}
+
+TEST_CASE("a new call never goes straight to a worker that holds calls, even below its bound") {
+  one_busy_worker t{4, 32};
+  t.submit(1);
+  t.submit(2);
+  CHECK(t.w->executed == ids{1});
+  CHECK(t.stats().queued == 1);
+  CHECK(t.count(pool_event_kind::call_queued) == 1);
+  t.release(t.w, 1);
+  CHECK(t.w->executed == ids{1, 2});
+  t.release(t.w, 2);
+  CHECK(t.calls[2]->ok());
+}
+
+TEST_CASE("a crash with a full pipeline fails every held call with worker_crashed") {
+  one_busy_worker t{4, 8};
+  for (uint64_t id = 1; id <= 12; ++id)
+    t.submit(id);
+  t.release(t.w, 1);
+  t.release(t.w, 2);  // holds 3..5, takes 6..9: 7 held
+  REQUIRE(t.w->executed == ids{1, 2, 3, 4, 5, 6, 7, 8, 9});
+  t.release(t.w, 3);  // holds 6: 6 + 4 > 8, takes nothing
+  REQUIRE(t.w->executed.size() == 9);
+  CHECK(t.stats().queued == 3);
+  t.crash(t.w);
+  for (uint64_t id = 1; id <= 3; ++id)
+    CHECK(t.calls[id]->ok());
+  for (uint64_t id = 4; id <= 9; ++id) {
+    REQUIRE(t.calls[id]->answered());
+    CHECK(t.calls[id]->answers == 1);
+    CHECK(t.calls[id]->code() == errc::worker_crashed);
+    CHECK(t.calls[id]->outcome->error.message().find(fmt::format("call {}", id))
+          != std::string::npos);
+  }
+  // The queued ones never reached the dead worker: they wait for the next.
+  for (uint64_t id = 10; id <= 12; ++id)
+    CHECK_FALSE(t.calls[id]->answered());
+  auto s = t.stats();
+  CHECK(s.worker_crashes == 1);
+  CHECK(s.errors == 6);
+  CHECK(s.queued == 3);
+  auto fresh = t.add_worker("worker-1", true);
+  CHECK(fresh->executed == ids{10, 11, 12});
+  for (uint64_t id = 10; id <= 12; ++id)
+    t.release(fresh, id);
+  for (uint64_t id = 10; id <= 12; ++id)
+    CHECK(t.calls[id]->ok());
+}
+
+TEST_CASE("a deadline expiring while a call waits inside a worker's pipeline") {
+  one_busy_worker t{4, 8};
+  // Like the real worker: a call cancelled before it starts is refused unrun.
+  auto ctl = t.w.get();
+  t.w->reply = [ctl](const proto::call& c) {
+    if (std::find(ctl->cancels.begin(), ctl->cancels.end(), c.id) != ctl->cancels.end())
+      return proto::call_outcome::failed(snakepit::error{errc::cancelled, "cancelled"});
+    return proto::call_outcome::ok(nlohmann::json{{"id", c.id}});
+  };
+  for (uint64_t id = 1; id <= 5; ++id)
+    t.submit(id);
+  t.submit(6, 300ms);
+  for (uint64_t id = 7; id <= 10; ++id)
+    t.submit(id);
+  t.release(t.w, 1);
+  t.release(t.w, 2);  // holds 3..5, takes 6..9: call 6 waits behind 3, 4, 5
+  REQUIRE(t.w->executed == ids{1, 2, 3, 4, 5, 6, 7, 8, 9});
+  t.advance(300ms);
+  // The deadline covers queue, pipeline and run: the caller hears now, the
+  // worker is told to drop it.
+  REQUIRE(t.calls[6]->answered());
+  CHECK(t.calls[6]->code() == errc::timeout);
+  CHECK(t.calls[6]->outcome->error.message().find("worker-1") != std::string::npos);
+  CHECK(t.w->cancels == ids{6});
+  CHECK(t.stats().queue_timeouts == 0);  // it had left the queue
+  // Still held until the worker answers it: 3..9 (7 calls), no room.
+  t.release(t.w, 3);
+  CHECK(t.w->executed.size() == 9);
+  t.release(t.w, 4);
+  t.release(t.w, 5);  // holds 6..9: 4 + 4 <= 8, takes 10
+  CHECK(t.w->executed == ids{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  t.release(t.w, 6);  // refused unrun; its caller heard timeout already
+  CHECK(t.calls[6]->answers == 1);
+  CHECK(t.calls[6]->code() == errc::timeout);
+  for (uint64_t id = 7; id <= 10; ++id)
+    t.release(t.w, id);
+  for (uint64_t id = 1; id <= 10; ++id)
+    if (id != 6)
+      CHECK(t.calls[id]->ok());
+  auto s = t.stats();
+  CHECK(s.completed == 9);
+  CHECK(s.errors == 1);
+  CHECK(s.available == 1);
+}
+
+TEST_CASE("strict_fail_fast with pipelining: a worker that holds any call is busy") {
+  pool_fixture t;
+  t.start_pool(batching(2, 4, 32));
+  auto w1 = t.add_worker("worker-1");
+  auto w2 = t.add_worker("worker-2");
+  REQUIRE(t.execute(100, 1000ms, "s")->ok());  // session s lives on worker-1
+  w1->hold = true;
+  w2->hold = true;
+  auto a = t.execute(1, 1000ms, "s", affinity_mode::strict_fail_fast);  // worker-1 idle: at once
+  auto b = t.execute(2);                                                 // worker-2
+  REQUIRE(w1->executed == ids{100, 1});
+  REQUIRE(w2->executed == ids{2});
+  // worker-1 holds one call, far below its bound of 32: still busy for a
+  // strict_fail_fast call, which must not wait inside the worker.
+  auto c = t.execute(3, 1000ms, "s", affinity_mode::strict_fail_fast);
+  REQUIRE(c->answered());
+  CHECK(c->code() == errc::worker_busy);
+  CHECK(c->outcome->error.message().find("worker-1") != std::string::npos);
+  CHECK(w1->executed == ids{100, 1});
+  // Calls that may wait do; worker-2 never takes the session's.
+  auto q1 = t.execute(4, 1000ms, "s", affinity_mode::strict_queue);
+  auto q2 = t.execute(5, 1000ms, "s", affinity_mode::strict_queue);
+  auto h = t.execute(6);
+  CHECK(t.stats().queued == 3);
+  t.release(w2, 2);
+  CHECK(w2->executed == ids{2, 6});
+  t.release(w1, 1);
+  REQUIRE(w1->executed == ids{100, 1, 4, 5});
+  // worker-1 holds 4 and 5; it answers 4 while holding 5 and pipelines 7.
+  auto q3 = t.execute(7, 1000ms, "s", affinity_mode::strict_queue);
+  t.release(w1, 4);
+  CHECK(w1->executed == ids{100, 1, 4, 5, 7});
+  // Two calls in its pipeline, room for 30 more: strict_fail_fast still fails.
+  auto d = t.execute(8, 1000ms, "s", affinity_mode::strict_fail_fast);
+  REQUIRE(d->answered());
+  CHECK(d->code() == errc::worker_busy);
+  CHECK(t.stats().queued == 0);
+  t.release(w1, 5);
+  t.release(w1, 7);
+  t.release(w2, 6);
+  // Holds nothing again: the next strict_fail_fast call goes at once.
+  auto e = t.execute(9, 1000ms, "s", affinity_mode::strict_fail_fast);
+  CHECK_FALSE(e->answered());
+  CHECK(w1->executed == ids{100, 1, 4, 5, 7, 9});
+  t.release(w1, 9);
+  CHECK(e->ok());
+  for (auto& r : {a, b, q1, q2, q3, h})
+    CHECK(r->ok());
+}
+
+TEST_CASE("strict_queue with pipelining: only the session's worker pulls its calls") {
+  pool_fixture t;
+  t.start_pool(batching(2, 2, 8));
+  auto w1 = t.add_worker("worker-1");
+  auto w2 = t.add_worker("worker-2");
+  REQUIRE(t.execute(100, 1000ms, "s")->ok());  // session s lives on worker-1
+  w1->hold = true;
+  w2->hold = true;
+  std::map<uint64_t, std::shared_ptr<call_record>> c;
+  c[1] = t.execute(1, 1000ms, "s", affinity_mode::strict_queue);  // worker-1
+  c[2] = t.execute(2);                                             // worker-2
+  for (uint64_t id = 3; id <= 8; ++id)
+    c[id] = t.execute(id, 1000ms, "s", affinity_mode::strict_queue);
+  t.release(w2, 2);
+  CHECK(w2->executed == ids{2});  // none of them is worker-2's to take
+  t.release(w1, 1);
+  CHECK(w1->executed == ids{100, 1, 3, 4});
+  t.release(w1, 3);  // holds 4: 1 + 2 <= 8, pipelines the next two
+  CHECK(w1->executed == ids{100, 1, 3, 4, 5, 6});
+  t.release(w1, 4);  // holds 5, 6: takes 7, 8
+  CHECK(w1->executed == ids{100, 1, 3, 4, 5, 6, 7, 8});
+  for (uint64_t id = 5; id <= 8; ++id)
+    t.release(w1, id);
+  for (auto& [id, r] : c)
+    CHECK(r->ok());
+}
+
+TEST_CASE("a retired worker takes no queued calls, pipelining or not") {
+  pool_fixture t;
+  t.start_pool(batching(1, 2, 32));
+  auto old = t.add_worker("worker-1", true);
+  std::map<uint64_t, std::shared_ptr<call_record>> c;
+  for (uint64_t id = 1; id <= 3; ++id)
+    c[id] = t.execute(id);
+  t.release(old, 1);
+  REQUIRE(old->executed == ids{1, 2, 3});
+  auto fresh = t.add_worker("worker-1", true);
+  c[4] = t.execute(4);  // the new worker, idle
+  c[5] = t.execute(5);  // queued: the new worker holds a call
+  REQUIRE(fresh->executed == ids{4});
+  t.release(old, 2);  // the old one holds 3, has room, but is retired
+  CHECK(old->executed == ids{1, 2, 3});
+  CHECK(t.stats().queued == 1);
+  t.release(fresh, 4);
+  CHECK(fresh->executed == ids{4, 5});
+  t.release(old, 3);
+  t.release(fresh, 5);
+  for (auto& [id, r] : c)
+    CHECK(r->ok());
+  CHECK(t.stats().workers == 1);
+}
+
+TEST_CASE("shutdown with a full pipeline answers the queue and lets held calls finish") {
+  one_busy_worker t{2, 4};
+  for (uint64_t id = 1; id <= 8; ++id)
+    t.submit(id);
+  t.release(t.w, 1);
+  t.release(t.w, 2);  // holds 3, takes 4, 5
+  REQUIRE(t.w->executed == ids{1, 2, 3, 4, 5});
+  caf::anon_send_exit(t.pool, caf::exit_reason::user_shutdown);
+  t.run();
+  for (uint64_t id = 6; id <= 8; ++id) {
+    REQUIRE(t.calls[id]->answered());
+    CHECK(t.calls[id]->code() == errc::shutting_down);
+  }
+  t.release(t.w, 3);  // room, but nothing left to take
+  CHECK(t.w->executed.size() == 5);
+  t.release(t.w, 4);
+  t.release(t.w, 5);
+  for (uint64_t id = 3; id <= 5; ++id)
+    CHECK(t.calls[id]->ok());
 }
