@@ -65,10 +65,25 @@ public:
         auto it = live_.find(id);
         if (it == live_.end())
           return result<void>{no_session(id)};
+        // Answered once the session has ended (its cleanup done, its id
+        // free): whoever closed it never sees it listed afterwards.
         auto rp = make_response_promise<result<void>>();
-        request(it->second, ask_timeout, sp::close_atom::value)
-          .then([rp](result<void>& r) mutable { rp.deliver(std::move(r)); },
-                [rp, id](caf::error&) mutable { rp.deliver(result<void>{no_session(id)}); });
+        auto session = it->second;
+        request(session, ask_timeout, sp::close_atom::value)
+          .then(
+            [this, rp, id, session](result<void>& r) mutable {
+              if (!r) {
+                rp.deliver(std::move(r));
+                return;
+              }
+              auto live = live_.find(id);
+              if (live == live_.end() || live->second != session) {
+                rp.deliver(result<void>{});  // already gone
+                return;
+              }
+              closing_[session.id()].push_back(rp);
+            },
+            [rp, id](caf::error&) mutable { rp.deliver(result<void>{no_session(id)}); });
         return rp;
       },
       [this](store_list_atom) {
@@ -194,6 +209,11 @@ private:
     ids_by_actor_.erase(who);
     if (auto it = live_.find(id); it != live_.end() && it->second.address() == dm.source)
       live_.erase(it);
+    if (auto c = closing_.find(dm.source.id()); c != closing_.end()) {
+      for (auto& rp : c->second)
+        rp.deliver(result<void>{});
+      closing_.erase(c);
+    }
   }
 
   caf::result<std::size_t> reap() {
@@ -242,6 +262,8 @@ private:
   std::unordered_map<std::string, caf::actor> live_;
   std::unordered_map<caf::actor_id, std::string> ids_by_actor_;
   std::unordered_map<std::string, std::vector<done_fn>> creating_;
+  /// close requests answered when their session's down message arrives
+  std::unordered_map<caf::actor_id, std::vector<caf::typed_response_promise<result<void>>>> closing_;
 };
 
 caf::behavior session_reaper(caf::event_based_actor* self, std::chrono::milliseconds interval,

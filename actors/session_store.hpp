@@ -25,7 +25,8 @@
 //                                               (on the store's thread): the facade's cheap
 //                                               crossing, no reply address needed
 //   (store_lookup_atom, id)   -> result<caf::actor>          session_not_found
-//   (store_close_atom, id)    -> result<void>   session_not_found, invalid_state
+//   (store_close_atom, id)    -> result<void>   once the session has ended (cleanup done,
+//                                               id free); session_not_found, invalid_state
 //   (store_list_atom)         -> std::vector<std::string>    ids, sorted
 //   (store_reap_atom)         -> std::size_t    sessions expired by this scan (the reaper's tick)
 

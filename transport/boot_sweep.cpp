@@ -162,7 +162,9 @@ registry_result<sweep_result> boot_sweep(process_registry& registry,
     }
     if (!incomplete.empty()) {
       // A spawn was reserved but never completed (the host died around the
-      // fork): find its process by command line alone.
+      // fork, or before its registry recorded the pid): find its process by
+      // command line alone; a reserved row no live process answers to is gone.
+      const auto found_before = result.found_unrecorded;
       for (process_id pid : live_pids_with_run_id(run.run_id)) {
         if (recorded_pids.count(pid) != 0)
           continue;
@@ -177,6 +179,9 @@ registry_result<sweep_result> boot_sweep(process_registry& registry,
         ++result.found_unrecorded;
         targets.push_back({{}, run.run_id, pid, st->pgrp == pid ? pid : 0, st->start_ticks});
       }
+      const auto found_here = result.found_unrecorded - found_before;
+      if (incomplete.size() > found_here)
+        result.already_gone += incomplete.size() - found_here;
       for (auto row : incomplete)
         note_error(registry.mark_exited(row, "spawn never completed"));
     }

@@ -44,7 +44,7 @@ struct sweep_result {
   std::size_t killed = 0;                ///< of `found`: gone after our signals
   std::size_t killed_after_grace = 0;    ///< of `killed`: needed SIGKILL
   std::size_t survived = 0;              ///< of `found`: still alive after kill_timeout
-  std::size_t already_gone = 0;          ///< recorded, but no such process any more
+  std::size_t already_gone = 0;          ///< recorded (or reserved), but no such process any more
   std::size_t skipped_pid_reused = 0;    ///< pid alive but not ours (cmdline or start time differ)
   std::vector<process_id> killed_pids;
   std::chrono::milliseconds elapsed{0};
