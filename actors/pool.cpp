@@ -184,6 +184,9 @@ public:
       },
       [this](detail::pool_stats_atom) { return stats(); },
       [this](detail::list_workers_atom) { return list_workers(); },
+      // A session that ended keeps no affinity: the map would otherwise grow
+      // with every session ever served.
+      [this](detail::forget_session_atom, const std::string& session) { sessions_.erase(session); },
       [this](detail::cancel_call_atom, uint64_t call_id) { cancel(call_id); },
       [this](detail::call_settled_atom, uint64_t ticket, bool ok) { on_settled(ticket, ok); },
       [this](detail::call_outcome_atom, uint64_t ticket, detail::call_outcome& out) {

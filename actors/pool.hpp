@@ -15,6 +15,7 @@
 //                                          snakepit::error (startup_failed, not_ready,
 //                                          shutting_down): unwrap with from_caf_error
 //   (pool_stats_atom)                   -> pool_stats
+//   (forget_session_atom, std::string)  the session ended: it no longer sticks to a slot
 //   (list_workers_atom)                 -> std::vector<worker_info>, natural order of id
 //                                          ("worker-2" before "worker-10")
 //

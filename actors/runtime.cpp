@@ -324,6 +324,9 @@ struct runtime::impl {
   // snakepit.session.<kind>, to telemetry.
   session_observer session_observer_for() const {
     return [this](const session_event& ev) {
+      if (ev.kind == session_event_kind::terminated)
+        if (auto p = pool->get())
+          caf::anon_send(p, detail::forget_session_atom::value, ev.session_id);
       if (cfg.session_events)
         cfg.session_events(ev);
       if (cfg.telemetry) {

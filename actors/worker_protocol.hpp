@@ -53,6 +53,8 @@ using call_outcome_atom = caf::atom_constant<caf::atom("call_outc")>;
 using pool_execute_atom = caf::atom_constant<caf::atom("pool_exec")>;
 using pool_stats_atom = caf::atom_constant<caf::atom("pool_stats")>;
 using list_workers_atom = caf::atom_constant<caf::atom("list_wrks")>;
+/// (forget_session_atom, session id): the session ended; drop its affinity.
+using forget_session_atom = caf::atom_constant<caf::atom("pool_forgt")>;
 using await_ready_atom = caf::atom_constant<caf::atom("await_rdy")>;
 
 struct call {

@@ -152,3 +152,18 @@ TEST_CASE("a new session in a strict mode may start on any worker") {
   auto d = t.execute(2, 1000ms, "fresh2", affinity_mode::strict_queue);
   CHECK(t.w1->executed == std::vector<uint64_t>{100, 2});
 }
+
+TEST_CASE("a_session_that_ended_keeps_no_affinity") {
+  two_workers t;
+  caf::anon_send(t.pool, proto::forget_session_atom::value, std::string{"s"});
+  t.run();
+  // strict_fail_fast would refuse if "s" were still pinned to busy-able
+  // worker-1; unpinned, the longest-idle worker (worker-2) takes it.
+  auto c = t.execute(1, 1000ms, "s", affinity_mode::strict_fail_fast);
+  CHECK(t.w2->executed == std::vector<uint64_t>{1});
+  CHECK(t.w1->executed == std::vector<uint64_t>{100});
+  // ... and the session now sticks to where it went.
+  t.release(t.w2, 1);
+  auto again = t.execute(2, 1000ms, "s");
+  CHECK(t.w2->executed == std::vector<uint64_t>{1, 2});
+}
