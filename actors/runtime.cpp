@@ -847,6 +847,8 @@ result<runtime::sweep_report> runtime::cleanup(const config& cfg) {
                                        transport::to_string(reg.error()))};
   transport::sweep_options so;
   so.grace = cfg.shutdown_grace;
+  if (cfg.log)
+    so.on_event = [log = cfg.log](const std::string& line) { log(log_level::warning, "cleanup: " + line); };
   // A run id no run has: every earlier run of the instance is swept.
   auto r = transport::boot_sweep(**reg, "cleanup-" + random_run_id(), so);
   if (!r)

@@ -146,7 +146,11 @@ registry_result<sweep_result> boot_sweep(process_registry& registry,
         continue;
       }
       const auto args = read_process_arguments(*row.pid);
-      const bool carries = args && arguments_carry_run_id(*args, run.run_id);
+      // A process that is exiting has released its memory, and with it its
+      // command line, before it becomes a zombie; with the recorded start
+      // time it is still the very process we recorded.
+      const bool exiting = args && args->empty() && st->start_ticks == *row.start_ticks;
+      const bool carries = exiting || (args && arguments_carry_run_id(*args, run.run_id));
       if (!carries || st->start_ticks != *row.start_ticks) {
         ++result.skipped_pid_reused;
         event("boot sweep: pid " + std::to_string(*row.pid) + " of run " + run.run_id

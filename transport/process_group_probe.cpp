@@ -1,6 +1,8 @@
 // transport/process_group_probe.cpp
 #include "transport/process_group_probe.hpp"
 
+#include "transport/process_registry_proc.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -67,6 +69,34 @@ bool process_group_has_live_member(process_id pgid) noexcept {
   }
   ::closedir(proc);
   return live;
+}
+
+std::vector<group_member> live_group_members(process_id pgid) {
+  std::vector<group_member> out;
+  if (pgid <= 1)
+    return out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc)
+    return out;
+  while (const dirent* e = ::readdir(proc)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9')
+      continue;
+    const auto pid = static_cast<process_id>(std::strtol(e->d_name, nullptr, 10));
+    const auto st = read_proc_stat(pid);
+    if (st && !st->zombie() && st->pgrp == pgid)
+      out.push_back({pid, st->start_ticks});
+  }
+  ::closedir(proc);
+  return out;
+}
+
+bool group_still_holds(process_id pgid, const std::vector<group_member>& members) {
+  for (const auto& m : members) {
+    const auto st = read_proc_stat(m.pid);
+    if (st && !st->zombie() && st->pgrp == pgid && st->start_ticks == m.start_ticks)
+      return true;
+  }
+  return false;
 }
 
 } // namespace snakepit::transport

@@ -85,7 +85,10 @@ struct process_io_loop::state {
   explicit state(process_launcher_options opts)
     : options(std::move(opts)),
       stops({[this](process_id pgid, int sig) { signal_group(pgid, sig); },
-             [](process_id pgid) { return process_group_has_live_member(pgid); }},
+             [this](process_id pgid) {
+               return children.contains(pgid) ? process_group_has_live_member(pgid)
+                                              : lingering_is_ours(pgid);
+             }},
             options.kill_timeout, options.group_poll_interval) {}
 
   process_launcher_options options;
@@ -103,7 +106,15 @@ struct process_io_loop::state {
   // I/O thread only.
   std::unordered_map<process_id, child_record> children;
   std::unordered_map<int, watch> watches;
-  std::unordered_set<process_id> lingering; // groups whose leader is reaped but may live on
+  /// Groups whose leader is reaped but whose members live on, with those
+  /// members as they were at the reap: the group id is ours only while one
+  /// of them lives (after that, a wrapped pid may name a stranger's group).
+  std::unordered_map<process_id, std::vector<group_member>> lingering;
+
+  bool lingering_is_ours(process_id pgid) const {
+    auto it = lingering.find(pgid);
+    return it != lingering.end() && group_still_holds(pgid, it->second);
+  }
   process_stop_tracker stops;
   bool shutting_down = false;
   steady::time_point shutdown_deadline;
@@ -177,6 +188,10 @@ struct process_io_loop::state {
   // ---- signals -------------------------------------------------------------
 
   void signal_group(process_id pgid, int sig) {
+    // A leader not yet reaped keeps its pid (and so the group id) ours; once
+    // reaped, only a member we knew does.
+    if (!children.contains(pgid) && !lingering_is_ours(pgid))
+      return;
     if (::kill(-pgid, sig) != 0 && errno != ESRCH)
       diagnose("kill(-" + std::to_string(pgid) + ", " + signal_name(sig)
                + ") failed: " + errno_text(errno));
@@ -188,8 +203,8 @@ struct process_io_loop::state {
   }
 
   void sweep_lingering() {
-    std::erase_if(lingering, [this](process_id pgid) {
-      return !stops.contains(pgid) && !process_group_exists(pgid);
+    std::erase_if(lingering, [this](const auto& entry) {
+      return !stops.contains(entry.first) && !group_still_holds(entry.first, entry.second);
     });
   }
 
@@ -315,8 +330,9 @@ struct process_io_loop::state {
     }
     forget(c.pidfd.get());
     c.pidfd.reset();
-    if (process_group_exists(c.pid)) // cheap and conservative; stops look closer
-      lingering.insert(c.pid);
+    if (process_group_exists(c.pid))  // cheap; then who exactly is left
+      if (auto members = live_group_members(c.pid); !members.empty())
+        lingering[c.pid] = std::move(members);
     stops.leader_exited(c.pid, status);
     if (c.observer.on_exit)
       guarded("on_exit", [&] { c.observer.on_exit(process_exit{c.pid, c.pid, c.label, status}); });
@@ -329,7 +345,7 @@ struct process_io_loop::state {
     const auto child = children.find(pid);
     const bool leader = child != children.end();
     if (!stops.contains(pid) && !leader
-        && !(lingering.contains(pid) && process_group_has_live_member(pid))) {
+        && !lingering_is_ours(pid)) {
       lingering.erase(pid);
       if (done)
         guarded("on_stopped", [&] { done(stop_report{pid, false, std::nullopt, false, {}}); });
@@ -373,8 +389,8 @@ struct process_io_loop::state {
     shutdown_deadline = now + options.kill_timeout;
     for (auto& [pid, c] : children)
       signal_group(pid, SIGKILL);
-    for (auto pgid : lingering)
-      ::kill(-pgid, SIGKILL);
+    for (auto& [pgid, members] : lingering)
+      signal_group(pgid, SIGKILL);
     stops.kill_all(now);
   }
 
@@ -383,9 +399,9 @@ struct process_io_loop::state {
       return true;
     if (!children.empty())
       return false;
-    for (auto pgid : lingering) {
-      ::kill(-pgid, SIGKILL); // a member may have been forking while we killed
-      if (process_group_has_live_member(pgid))
+    for (auto& [pgid, members] : lingering) {
+      signal_group(pgid, SIGKILL); // a member may have been forking while we killed
+      if (lingering_is_ours(pgid))
         return false;
     }
     return true;
@@ -396,8 +412,8 @@ struct process_io_loop::state {
       diagnose(who(pid, c.label) + " survived SIGKILL for "
                + std::to_string(options.kill_timeout.count())
                + " ms; it is left behind (uninterruptible sleep?)");
-    for (auto pgid : lingering)
-      if (process_group_has_live_member(pgid))
+    for (auto& [pgid, members] : lingering)
+      if (lingering_is_ours(pgid))
         diagnose("process group " + std::to_string(pgid) + " survived SIGKILL for "
                  + std::to_string(options.kill_timeout.count()) + " ms; left behind");
     deliver(stops.finish_all(steady::now()));

@@ -62,11 +62,20 @@ TEST_CASE("runtime_cleanup_accounts_for_every_process_an_earlier_host_recorded")
   REQUIRE(old.worker_pids.size() == 2);
   auto cfg = test_config(1);
   cfg.instance = instance;
+  auto lines = std::make_shared<std::vector<std::string>>();
+  cfg.log = [lines](snakepit::log_level, const std::string& line) { lines->push_back(line); };
   auto report = snakepit::runtime::cleanup(cfg);
   REQUIRE_MESSAGE(bool(report), why(report));
   CHECK(report->ran);
   // The parent-death signal usually gets there first; either way, both
   // recorded workers are accounted for and none is left running.
+  std::string said;
+  for (auto& l : *lines)
+    said += l + " | ";
+  INFO(said);
+  INFO("found " << report->found << ", already gone " << report->already_gone
+       << ", pid reused " << report->skipped_pid_reused << ", by environment "
+       << report->found_by_environment << ", killed " << report->killed);
   CHECK(report->found + report->already_gone == 2);
   CHECK(report->survived == 0);
   CHECK(eventually([&] { return pids_with_run_id(old.run_id).empty(); }, 2000ms));

@@ -2,6 +2,8 @@
 // the group, grace, SIGKILL, and on_stopped only when the group is gone.
 #include "process_test_support.hpp"
 
+#include "transport/process_group_probe.hpp"
+
 #include <csignal>
 
 using namespace snakepit::transport;
@@ -147,4 +149,38 @@ TEST_CASE("concurrent_stops_of_one_group_all_complete_once") {
   CHECK_FALSE(brutal.report().was_running);
   std::lock_guard g{slow.state->mutex};
   CHECK(slow.state->calls == 1);
+}
+
+TEST_CASE("a_group_whose_known_members_are_gone_is_not_ours_to_signal") {
+  // Once every member the launcher saw at the leader's reap is gone, the
+  // group id may be reused by a stranger's group (pids wrap at pid_max): a
+  // later stop must find nothing to signal rather than kill(-pgid).
+  auto launcher = make_launcher();
+  auto ev = start(*launcher, shell("sleep 0.3 & echo grandchild $!"));
+  const auto grandchild = std::stoi(wait_line(*ev, "grandchild "));
+  REQUIRE(eventually([&] { return ev->has_exited(); }));
+  REQUIRE(eventually([&] { return process_gone(grandchild); }, 3000ms));
+  stop_box stop;
+  launcher->kill_group(ev->pid(), stop.callback());
+  REQUIRE(eventually([&] { return stop.done(); }));
+  CHECK_FALSE(stop.report().was_running);
+}
+
+TEST_CASE("group_still_holds_names_members_by_pid_and_start_time") {
+  auto launcher = make_launcher();
+  auto ev = start(*launcher, shell("echo ready; sleep 600"));
+  wait_line(*ev, "ready");
+  const auto pid = ev->pid();
+  auto members = live_group_members(pid);
+  REQUIRE_FALSE(members.empty());
+  CHECK(group_still_holds(pid, members));
+  auto stale = members;
+  for (auto& m : stale)
+    m.start_ticks += 1;  // the same pids, other processes
+  CHECK_FALSE(group_still_holds(pid, stale));
+  CHECK_FALSE(group_still_holds(pid + 1, members));  // not in that group
+  stop_box stop;
+  launcher->kill_group(pid, stop.callback());
+  REQUIRE(eventually([&] { return stop.done(); }));
+  CHECK_FALSE(group_still_holds(pid, members));
 }
