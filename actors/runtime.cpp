@@ -101,6 +101,26 @@ runtime::sweep_report to_report(const transport::sweep_result& r) {
   return out;
 }
 
+// The second net after the registry's sweep (boot and runtime::cleanup):
+// orphans of dead hosts of the instance, found by their environment, added
+// to `report`.
+void sweep_by_environment(runtime::sweep_report& report, const config& cfg,
+                          const std::string& current_run_id, const char* who) {
+  transport::orphan_sweep_options oo;
+  oo.grace = cfg.shutdown_grace;
+  auto orphans = transport::sweep_orphans_by_environment(instance_of(cfg), current_run_id, oo);
+  report.ran = true;
+  report.found += orphans.found;
+  report.found_by_environment = orphans.found;
+  report.killed += orphans.killed;
+  report.survived += orphans.survived;
+  if (cfg.log)
+    for (auto pid : orphans.killed_pids)
+      cfg.log(log_level::warning,
+              fmt::format("{}: killed process {} of a dead host of instance {} "
+                          "(found by its environment)", who, pid, instance_of(cfg)));
+}
+
 caf::actor_system_config& configure(caf::actor_system_config& cfg, const config& c) {
   if (c.scheduler_policy == "stealing")
     cfg.set("scheduler.policy", caf::atom("stealing"));
@@ -215,7 +235,6 @@ struct runtime::impl {
     if (!cfg.boot_sweep)
       return;
     auto began = std::chrono::steady_clock::now();
-    sweep.ran = true;
     if (registry) {
       transport::sweep_options so;
       so.grace = cfg.shutdown_grace;
@@ -227,18 +246,7 @@ struct runtime::impl {
       else
         cfg.log(log_level::warning, "boot sweep: " + transport::to_string(r.error()));
     }
-    transport::orphan_sweep_options oo;
-    oo.grace = cfg.shutdown_grace;
-    auto orphans = transport::sweep_orphans_by_environment(instance_of(cfg), run_id, oo);
-    sweep.ran = true;
-    sweep.found += orphans.found;
-    sweep.found_by_environment = orphans.found;
-    sweep.killed += orphans.killed;
-    sweep.survived += orphans.survived;
-    for (auto pid : orphans.killed_pids)
-      cfg.log(log_level::warning,
-              fmt::format("boot sweep: killed process {} of a dead host of instance {} "
-                          "(found by its environment)", pid, instance_of(cfg)));
+    sweep_by_environment(sweep, cfg, run_id, "boot sweep");
     std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - began;
     emit("snakepit.boot_sweep.done",
          {{"found", double(sweep.found)}, {"killed", double(sweep.killed)},
@@ -854,13 +862,7 @@ result<runtime::sweep_report> runtime::cleanup(const config& cfg) {
   if (!r)
     return snakepit::error{errc::internal, transport::to_string(r.error())};
   auto report = to_report(*r);
-  transport::orphan_sweep_options oo;
-  oo.grace = cfg.shutdown_grace;
-  auto orphans = transport::sweep_orphans_by_environment(instance_of(cfg), "", oo);
-  report.found += orphans.found;
-  report.found_by_environment = orphans.found;
-  report.killed += orphans.killed;
-  report.survived += orphans.survived;
+  sweep_by_environment(report, cfg, "", "cleanup");
   return report;
 }
 

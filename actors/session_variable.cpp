@@ -64,27 +64,6 @@ result<void> check_range(std::string_view name, variable_type type, const variab
   return {};
 }
 
-/// Turns an integral json number into int64 (3, 3.0); nullopt for 3.5,
-/// non-numbers and numbers outside int64.
-std::optional<int64_t> as_int64(const json& v) {
-  if (v.is_number_integer() && !v.is_number_unsigned())
-    return v.get<int64_t>();
-  if (v.is_number_unsigned()) {
-    auto u = v.get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      return std::nullopt;
-    return static_cast<int64_t>(u);
-  }
-  if (v.is_number_float()) {
-    auto d = v.get<double>();
-    // 2^63 is the first double above int64's range.
-    if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0
-        && d < 9223372036854775808.0)
-      return static_cast<int64_t>(d);
-  }
-  return std::nullopt;
-}
-
 /// Numbers of a tensor's data or an embedding: finite, within min/max.
 result<void> check_elements(std::string_view name, variable_type type,
                             const variable_constraints& c, const json& data) {
@@ -265,6 +244,25 @@ bool is_string(const json& j) {
 }
 
 } // namespace
+
+std::optional<int64_t> as_int64(const json& v) {
+  if (v.is_number_integer() && !v.is_number_unsigned())
+    return v.get<int64_t>();
+  if (v.is_number_unsigned()) {
+    auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (v.is_number_float()) {
+    auto d = v.get<double>();
+    // 2^63 is the first double above int64's range.
+    if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0
+        && d < 9223372036854775808.0)
+      return static_cast<int64_t>(d);
+  }
+  return std::nullopt;
+}
 
 const char* to_string(variable_type t) {
   switch (t) {

@@ -85,4 +85,8 @@ result<nlohmann::json> check_value(std::string_view name, variable_type type,
 result<nlohmann::json> check_value(std::string_view name, variable_type type,
                                    const variable_constraints& c, nlohmann::json&& value);
 
+/// An integral json number as int64 (3 and 3.0 alike); nullopt for 3.5,
+/// non-numbers and numbers outside int64. How integer values are normalised.
+std::optional<int64_t> as_int64(const nlohmann::json& v);
+
 } // namespace snakepit

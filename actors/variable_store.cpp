@@ -24,26 +24,6 @@ error version_mismatch(const std::string& name, uint64_t expected, uint64_t actu
                                          + ", found " + std::to_string(actual)};
 }
 
-/// An integral delta as int64 (2 and 2.0 alike), the way check_value
-/// normalises integer values.
-std::optional<int64_t> integral(const json& v) {
-  if (v.is_number_unsigned()) {
-    auto u = v.get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      return std::nullopt;
-    return static_cast<int64_t>(u);
-  }
-  if (v.is_number_integer())
-    return v.get<int64_t>();
-  if (v.is_number_float()) {
-    auto d = v.get<double>();
-    if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0
-        && d < 9223372036854775808.0)
-      return static_cast<int64_t>(d);
-  }
-  return std::nullopt;
-}
-
 } // namespace
 
 variable_store::variable_store(std::size_t max_variables, clock_fn clock)
@@ -140,7 +120,7 @@ result<variable> variable_store::increment(const std::string& name, const nlohma
       return ok.error();
     // The delta's own kind decides: 1 makes a counter, 0.5 an accumulator.
     const bool is_int = delta.is_number_integer();
-    if (is_int && !integral(delta))
+    if (is_int && !as_int64(delta))
       return error{errc::invalid_value, name + ": delta " + delta.dump() + " is out of range"};
     auto type = is_int ? variable_type::integer : variable_type::float_;
     auto checked = check_value(name, type, {}, delta);
@@ -152,7 +132,7 @@ result<variable> variable_store::increment(const std::string& name, const nlohma
   auto& var = it->second;
   json sum;
   if (var.type == variable_type::integer) {
-    auto d = integral(delta);
+    auto d = as_int64(delta);
     if (!d)
       return error{errc::invalid_value, name + ": delta " + delta.dump()
                                           + " is not an integer (the variable is integer)"};

@@ -45,24 +45,10 @@ bool target_alive(const target& t) {
 // A live, non-zombie member of group `pgid` that carries `run_id` (command
 // line or environment: a grandchild of a dead worker has only the latter).
 bool group_has_member_with_run_id(process_id pgid, const std::string& run_id) {
-  DIR* proc = ::opendir("/proc");
-  if (!proc)
-    return false;
-  bool found = false;
-  while (const dirent* entry = ::readdir(proc)) {
-    if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
-      continue;
-    const auto pid = static_cast<process_id>(std::strtol(entry->d_name, nullptr, 10));
-    const auto st = read_proc_stat(pid);
-    if (!st || st->zombie() || st->pgrp != pgid)
-      continue;
-    if (process_carries_run_id(pid, run_id)) {
-      found = true;
-      break;
-    }
-  }
-  ::closedir(proc);
-  return found;
+  for (const auto& m : live_group_members(pgid))
+    if (process_carries_run_id(m.pid, run_id))
+      return true;
+  return false;
 }
 
 // Sends `sig` to the target if it is still ours. A group is signalled while

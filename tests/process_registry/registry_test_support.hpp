@@ -3,6 +3,7 @@
 // polling and /proc probes shared by the registry and boot sweep tests.
 #pragma once
 
+#include "transport/process_group_probe.hpp"
 #include "transport/process_registry.hpp"
 #include "transport/process_registry_proc.hpp"
 
@@ -64,17 +65,8 @@ inline bool alive(process_id pid) {
 /// The live members of group `pgid`.
 inline std::vector<process_id> group_members(process_id pgid) {
   std::vector<process_id> out;
-  DIR* proc = ::opendir("/proc");
-  REQUIRE(proc != nullptr);
-  while (const dirent* e = ::readdir(proc)) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9')
-      continue;
-    const auto pid = static_cast<process_id>(std::strtol(e->d_name, nullptr, 10));
-    const auto st = read_proc_stat(pid);
-    if (st && !st->zombie() && st->pgrp == pgid)
-      out.push_back(pid);
-  }
-  ::closedir(proc);
+  for (const auto& m : live_group_members(pgid))
+    out.push_back(m.pid);
   return out;
 }
 
