@@ -153,6 +153,11 @@ std::size_t call_port::in_flight() const {
   return calls_.size();
 }
 
+bool call_port::is_closed() const {
+  std::lock_guard<std::mutex> guard{table_mx_};
+  return closed_;
+}
+
 void call_port::on_outcome(uint64_t id, call_outcome out) {
   entry e;
   {

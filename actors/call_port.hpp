@@ -92,6 +92,9 @@ public:
   /// Calls sent and not yet answered.
   std::size_t in_flight() const;
 
+  /// Closed (or detached): it takes no more calls.
+  bool is_closed() const;
+
 private:
   struct entry {
     outcome_fn done;

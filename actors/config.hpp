@@ -66,6 +66,12 @@ struct config {
   /// <= max_batch turns pipelining off (take calls only when holding none),
   /// the default: on 2 cores the saturated bench gained nothing from 32/64.
   std::size_t max_in_flight_per_worker = 16;
+  /// A call (outside a session, not a stream) that finds a worker idle goes
+  /// from the caller's thread straight into that worker's connection, and
+  /// the thread that reads its outcome answers the caller: no actor hop
+  /// (actors/fast_lane.hpp). Calls that must wait still go through the
+  /// pool's queue and batching. false: every call through the pool actor.
+  bool fast_lane = true;
   affinity_mode affinity = affinity_mode::hint;
 
   /// Each worker slot's own restart budget (its starter's intensity).

@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "actors/call_port.hpp"
+#include "actors/fast_lane.hpp"
 #include "actors/pool_error.hpp"
 #include "actors/worker_protocol.hpp"
 #include "supervision/exit_class.hpp"
@@ -34,6 +35,9 @@ namespace {
 // The pool's own timers (never sent by anyone else).
 using deadline_tick_atom = caf::atom_constant<caf::atom("pool_tick")>;
 using await_timeout_atom = caf::atom_constant<caf::atom("pool_await")>;
+// A lent worker the fast lane gives back (sent from whichever thread it
+// finished on).
+using lane_return_atom = caf::atom_constant<caf::atom("pool_lane")>;
 
 using clock_type = std::chrono::steady_clock;
 using time_point = clock_type::time_point;
@@ -160,6 +164,15 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    if (opts_.lane) {
+      caf::actor_addr me = address();  // weak: the lane outlives this pool
+      opts_.lane->attach(
+        [me](uint64_t key) {
+          if (auto pool = caf::actor_cast<caf::actor>(me))
+            caf::anon_send(pool, lane_return_atom::value, key);
+        },
+        observer_);
+    }
     set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
     set_exit_handler([this](caf::exit_msg& em) {
       // OTP: a `normal` exit signal is not a request to stop.
@@ -192,12 +205,15 @@ public:
       [this](detail::call_outcome_atom, uint64_t ticket, detail::call_outcome& out) {
         on_outcome(ticket, std::move(out));
       },
+      [this](lane_return_atom, uint64_t key) { on_lane_return(key); },
       [this](deadline_tick_atom, uint64_t generation) { on_deadline_tick(generation); },
       [this](await_timeout_atom, uint64_t id) { on_await_timeout(id); },
     };
   }
 
   void on_exit() override {
+    if (opts_.lane)
+      opts_.lane->close();
     // Killed (e.g. after the shutdown timeout) or quitting: nobody may be left
     // waiting for an answer that will never come.
     for (auto& [ticket, p] : calls_)
@@ -248,8 +264,9 @@ private:
     std::vector<uint64_t> tickets;  // the calls it holds, answered or not; busy if any
     std::shared_ptr<detail::call_port> port;  // null: execute requests instead
     bool broken = false;  // its port refused a call as broken: no more calls until it is down
+    bool lent = false;    // in the fast lane: the pool dispatches nothing to it
 
-    bool busy() const { return broken || !tickets.empty(); }
+    bool busy() const { return broken || lent || !tickets.empty(); }
   };
 
   struct slot_record {
@@ -284,6 +301,7 @@ private:
   std::optional<time_point> timer_at_;
   bool stopping_ = false;
   caf::error stop_reason_;
+  bool lane_wants_back_ = false;  // last want_back told to the lane
 
   // --- helpers ----------------------------------------------------------------
 
@@ -373,6 +391,7 @@ private:
       if (p.queued) {
         queue_.erase(*p.queued);
         p.queued.reset();
+        sync_lane();
         fail(p, errc::cancelled, fmt::format("call {} cancelled by its caller", call_id));
         calls_.erase(it);
       } else if (auto w = workers_.find(p.worker); w != workers_.end()) {
@@ -407,6 +426,7 @@ private:
            pool_event_kind::queue_timeout);
       return rp;
     }
+    recall_lent();
     // Where may it go?
     std::optional<caf::actor_id> target;
     bool must_queue = false;
@@ -446,6 +466,7 @@ private:
       deadlines_.emplace(stored.deadline, ticket);
       arm_deadline_timer();
       dispatch(stored, *target);
+      relend_idle();
       return rp;
     }
     if (queue_.size() >= opts_.max_queue) {
@@ -457,6 +478,7 @@ private:
     if (opts_.max_batch > 1)
       stored.bytes = estimate_bytes(*stored.body);
     stored.queued = queue_.insert(queue_.end(), ticket);
+    sync_lane();
     deadlines_.emplace(stored.deadline, ticket);
     arm_deadline_timer();
     pool_event ev;
@@ -707,8 +729,81 @@ private:
   /// The worker holds nothing: it takes the queued calls it may serve (see
   /// take_queued), or waits in idle_.
   void became_idle(caf::actor_id wid) {
-    if (take_queued(wid) == 0)
+    if (take_queued(wid) == 0 && !lend(wid))
       idle_.push_back(wid);
+  }
+
+  // --- the fast lane ----------------------------------------------------------
+
+  /// Lends an idle worker to the lane when nothing waits for it here.
+  bool lend(caf::actor_id wid) {
+    auto& w = workers_.at(wid);
+    if (!opts_.lane || stopping_ || !w.port || w.broken || !queue_.empty())
+      return false;
+    w.lent = true;
+    opts_.lane->lend(wid, w.slot, w.port);
+    return true;
+  }
+
+  /// A call came through the mailbox: the lane's idle workers serve here
+  /// again (it may want one of them, or queue behind busy ones).
+  void recall_lent() {
+    if (!opts_.lane)
+      return;
+    for (auto wid : opts_.lane->recall_idle())
+      if (auto it = workers_.find(wid); it != workers_.end() && it->second.lent) {
+        it->second.lent = false;
+        idle_.push_back(wid);
+      }
+  }
+
+  /// Idle workers go (back) to the lane once nothing waits.
+  void relend_idle() {
+    if (!opts_.lane || !queue_.empty())
+      return;
+    for (auto it = idle_.begin(); it != idle_.end();)
+      it = lend(*it) ? idle_.erase(it) : std::next(it);
+  }
+
+  /// Tells the lane whether the pool wants its workers back (calls wait).
+  void sync_lane() {
+    bool want = !queue_.empty();
+    if (!opts_.lane || want == lane_wants_back_)
+      return;
+    lane_wants_back_ = want;
+    opts_.lane->want_back(want);
+  }
+
+  /// Stops lending (a worker that goes or is replaced).
+  void unlend(caf::actor_id wid, worker_entry& w) {
+    if (!w.lent)
+      return;
+    w.lent = false;
+    opts_.lane->revoke(wid);
+  }
+
+  void on_lane_return(uint64_t key) {
+    auto it = workers_.find(key);
+    if (it == workers_.end() || !it->second.lent)
+      return;  // down or replaced meanwhile
+    it->second.lent = false;
+    if (!is_current(key, it->second)) {
+      if (!it->second.busy()) {
+        demonitor(it->second.handle);
+        workers_.erase(it);
+      }
+      return;
+    }
+    if (!it->second.busy())
+      became_idle(key);
+    sync_lane();
+  }
+
+  /// Whether the worker runs anything now (through the pool or the lane).
+  bool reported_busy(caf::actor_id wid, const worker_entry& w) const {
+    if (w.lent)
+      return opts_.lane->busy(wid);
+    return w.busy();
   }
 
   /// Hands the worker the oldest queued calls it may serve — up to
@@ -744,6 +839,7 @@ private:
     }
     if (taken == 0)
       return 0;
+    sync_lane();
     if (taken > 1) {
       ++stats_.batches;
       stats_.batched_calls += taken;
@@ -800,6 +896,7 @@ private:
     if (p.queued) {
       queue_.erase(*p.queued);
       p.queued.reset();
+      sync_lane();
       fail(p, errc::timeout,
            fmt::format("call {} ('{}') waited {} ms in the queue and reached its deadline",
                        p.call_id, p.tool, waited),
@@ -864,6 +961,7 @@ private:
     auto it = workers_.find(old);
     if (it == workers_.end())
       return;
+    unlend(old, it->second);
     if (!it->second.busy()) {
       demonitor(it->second.handle);
       workers_.erase(it);
@@ -876,6 +974,7 @@ private:
     auto it = workers_.find(wid);
     if (it == workers_.end())
       return;
+    unlend(wid, it->second);
     auto w = std::move(it->second);
     workers_.erase(it);
     std::erase(idle_, wid);
@@ -981,13 +1080,20 @@ private:
 
   pool_stats stats() const {
     auto s = stats_;
+    if (opts_.lane) {
+      auto lane = opts_.lane->counts();
+      s.requests += lane.requests;
+      s.completed += lane.completed;
+      s.errors += lane.errors;
+    }
     s.workers = 0;
     s.busy = 0;
     for (auto& [id, slot] : slots_) {
       if (slot.current == 0)
         continue;
       ++s.workers;
-      if (auto w = workers_.find(slot.current); w != workers_.end() && w->second.busy())
+      if (auto w = workers_.find(slot.current);
+          w != workers_.end() && reported_busy(slot.current, w->second))
         ++s.busy;
     }
     s.available = s.workers - s.busy;
@@ -998,17 +1104,23 @@ private:
   std::vector<worker_info> list_workers() const {
     std::vector<worker_info> out;
     out.reserve(slots_.size());
+    std::map<std::string, uint64_t> lane_requests;
+    if (opts_.lane)
+      lane_requests = opts_.lane->counts().slot_requests;
     for (auto& [id, slot] : slots_) {
       worker_info info;
       info.id = id;
       info.os_pid = slot.os_pid;
       info.restarts = slot.restarts;
       info.requests = slot.requests;
+      if (auto l = lane_requests.find(id); l != lane_requests.end())
+        info.requests += l->second;
       info.state = worker_state::starting; // slot without a worker: (re)starting
       if (slot.current != 0) {
         auto w = workers_.find(slot.current);
-        info.state = w != workers_.end() && w->second.busy() ? worker_state::busy
-                                                             : worker_state::ready;
+        info.state = w != workers_.end() && reported_busy(slot.current, w->second)
+                       ? worker_state::busy
+                       : worker_state::ready;
       }
       out.push_back(std::move(info));
     }
@@ -1024,6 +1136,12 @@ private:
       return;
     stopping_ = true;
     stop_reason_ = std::move(reason);
+    if (opts_.lane) {
+      // Lane calls in flight finish through their ports; no new ones start.
+      opts_.lane->close();
+      for (auto& [wid, w] : workers_)
+        w.lent = false;
+    }
     for (auto ticket : queue_) {
       auto it = calls_.find(ticket);
       it->second.queued.reset();

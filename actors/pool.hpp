@@ -69,6 +69,14 @@
 //  * session affinity (call.session_id non-empty): the session sticks to the
 //    worker *slot* that last took one of its calls, see affinity_mode.
 //
+//  * the fast lane (pool_options::lane): a worker with a port that becomes
+//    idle while nothing waits in the queue is lent to the lane, where a
+//    caller's thread takes it directly (no message to the pool); to the
+//    dispatcher a lent worker is busy. A call that reaches the pool first
+//    recalls the idle lent workers; while calls wait in the queue, lent
+//    workers come back to the pool as they finish (lane_return_atom). Stats,
+//    list_workers and events include lane calls (busy = running one).
+//
 // Shutdown: on an exit message (not `normal`) the pool refuses new calls
 // (shutting_down), answers queued calls shutting_down, lets calls in flight get
 // their outcome, then quits with the exit message's reason. Whatever is still
@@ -77,6 +85,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 
 #include <caf/actor.hpp>
 #include <caf/expected.hpp>
@@ -84,6 +93,10 @@
 
 #include "actors/pool_event.hpp"
 #include "actors/pool_types.hpp"
+
+namespace snakepit::detail {
+class fast_lane;
+}
 
 namespace snakepit {
 
@@ -106,6 +119,9 @@ struct pool_options {
   /// pool_call::affinity to become optional; until then the facade resolves it).
   affinity_mode default_affinity = affinity_mode::hint;
   pool_observer observer;        // telemetry hook (threads: see pool_event.hpp)
+  /// Where idle workers with a port are lent to callers (actors/fast_lane.hpp);
+  /// null: every call comes through the pool's mailbox.
+  std::shared_ptr<detail::fast_lane> lane;
 };
 
 /// Validates the options (size, max_queue, max_batch, max_batch_bytes and

@@ -20,6 +20,7 @@
 #include "actors/application_cleanup.hpp"
 #include "actors/bridge_server_actor.hpp"
 #include "actors/current_actor.hpp"
+#include "actors/fast_lane.hpp"
 #include "actors/grpc_python_adapter.hpp"
 #include "actors/pool.hpp"
 #include "actors/pool_error.hpp"
@@ -147,6 +148,7 @@ struct runtime::impl {
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<transport::process_launcher> launcher;
   std::shared_ptr<detail::current_actor> pool = std::make_shared<detail::current_actor>();
+  std::shared_ptr<detail::fast_lane> lane;  // null when config.fast_lane is off
   std::shared_ptr<detail::current_actor> registry_actor = std::make_shared<detail::current_actor>();
   std::shared_ptr<detail::current_actor> store = std::make_shared<detail::current_actor>();
   std::shared_ptr<detail::current_actor> tools = std::make_shared<detail::current_actor>();
@@ -382,6 +384,10 @@ struct runtime::impl {
     popts.max_batch = cfg.max_batch;
     popts.max_batch_bytes = cfg.max_batch_bytes;
     popts.max_in_flight_per_worker = cfg.max_in_flight_per_worker;
+    if (cfg.fast_lane) {
+      lane = std::make_shared<detail::fast_lane>();
+      popts.lane = lane;
+    }
 
     sv::child_spec pool_spec;
     pool_spec.id = "pool";
@@ -543,6 +549,8 @@ struct runtime::impl {
       dispatch_in_session(std::move(pc));
       return;
     }
+    if (lane && lane->try_execute(pc.c, pc.reply))
+      return;
     auto pool_handle = current_pool();
     if (!pool_handle) {
       pc.reply(detail::call_outcome::failed({errc::shutting_down, "the pool is gone"}));

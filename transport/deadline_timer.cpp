@@ -19,7 +19,7 @@ deadline_timer::timer_id deadline_timer::schedule(clock::time_point when,
     id = state_->next_id++;
     auto it = state_->due.emplace(std::pair{when, id}, std::move(fn)).first;
     state_->when.emplace(id, when);
-    earliest = it == state_->due.begin();
+    earliest = it == state_->due.begin() && when < state_->wakes_at;
   }
   if (earliest)
     state_->wake.notify_one();
@@ -66,14 +66,17 @@ void deadline_timer::run(const std::shared_ptr<state>& st) {
   std::unique_lock g{st->mutex};
   while (!st->stopping) {
     if (st->due.empty()) {
+      st->wakes_at = clock::time_point::max();
       st->wake.wait(g);
       continue;
     }
     auto first = st->due.begin();
     if (first->first.first > clock::now()) {
-      st->wake.wait_until(g, first->first.first);
+      st->wakes_at = first->first.first;
+      st->wake.wait_until(g, st->wakes_at);
       continue;
     }
+    st->wakes_at = clock::time_point::min();
     auto fn = std::move(first->second);
     st->when.erase(first->first.second);
     st->due.erase(first);

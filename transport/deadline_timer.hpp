@@ -53,6 +53,11 @@ private:
     std::unordered_map<timer_id, clock::time_point> when;
     timer_id next_id = 1;
     bool stopping = false;
+    // When the thread wakes up by itself next (max: only when notified; min:
+    // it is running a callback and looks again afterwards). A new timer
+    // wakes it only if due earlier: with calls of similar timeouts, a
+    // timer per call costs no wake-up per call.
+    clock::time_point wakes_at = clock::time_point::max();
   };
   static void run(const std::shared_ptr<state>& st);
 

@@ -62,10 +62,13 @@ TEST_CASE("a_session_served_by_two_different_workers_sees_one_state") {
   cfg.affinity = snakepit::affinity_mode::hint;
   ready_runtime rt{cfg};
   REQUIRE(rt->execute_in_session("shared", "init_session"));
-  // Hold one worker busy so the session's next call goes to the other.
+  // Hold the session's own worker busy (a call of the session itself) so
+  // that its next call goes to the other (hint affinity).
   std::set<int> pids;
+  snakepit::call_options in_session;
+  in_session.session_id = "shared";
   for (int round = 0; round < 6 && pids.size() < 2; ++round) {
-    auto busy = rt->execute_async("sleep_ms", {{"ms", 300}});
+    auto busy = rt->execute_async("sleep_ms", {{"ms", 300}}, in_session);
     auto r = rt->execute_in_session("shared", "increment_counter");
     REQUIRE_MESSAGE(bool(r), why(r));
     auto info = rt->execute_in_session("shared", "worker_info");
