@@ -44,7 +44,9 @@ std::string to_string(const pool_event& ev);
 /// call's call_done / call_failed when the worker's reader thread answers the
 /// caller itself (the hot path, actors/call_port.hpp): that one is reported
 /// on the reader thread, still before the caller gets its answer and after
-/// the call's call_dispatched. Keep it quick, thread-safe (several threads
+/// the call's call_dispatched. A call the fast lane takes (actors/fast_lane.hpp)
+/// never queues: its call_dispatched is reported on the caller's thread, and
+/// a deadline's call_failed on the lane's timer thread. Keep it quick, thread-safe (several threads
 /// report at the same time) and non-throwing (an exception escaping it ends
 /// the pool, or the process when it escapes on a reader thread).
 using pool_observer = std::function<void(const pool_event&)>;
