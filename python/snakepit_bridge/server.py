@@ -175,11 +175,16 @@ def serve(args) -> int:
     if grace is None:
         grace = args.grace_ms / 1000.0
     log.info("stopping (%s), grace %.1f s", reason, grace)
-    servicer.begin_shutdown()
     # gRPC cancels what is still running when the grace ends; a moment more
     # lets those calls end cleanly. A tool stuck in its own code is left to
-    # os._exit.
-    server.stop(grace).wait(grace + 0.25)
+    # os._exit. The server stops first: its GOAWAY then reaches the host
+    # before an idle Channel is cancelled (channel.py), while the host is
+    # still reading that stream (a client that reads only while it has a
+    # call open would otherwise leave the GOAWAY unanswered, and the stop
+    # would wait for it).
+    stopped = server.stop(grace)
+    servicer.begin_shutdown()
+    stopped.wait(grace + 0.25)
     _remove_socket_file(args.listen)
     return EXIT_OK
 

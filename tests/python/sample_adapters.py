@@ -46,6 +46,15 @@ class ProbeAdapter(BaseAdapter):
         yield "late"
 
     @tool
+    def spin_until_cancelled(self, ctx, max_ms: int) -> dict:
+        """Busy-waits (holding the GIL but for the interpreter's switches)
+        until cancelled or max_ms have passed."""
+        end = time.monotonic() + max_ms / 1000.0
+        while not ctx.cancelled() and time.monotonic() < end:
+            pass
+        return {"cancelled": ctx.cancelled()}
+
+    @tool
     def exits(self):
         sys.exit(3)
 

@@ -1,5 +1,6 @@
 """The Channel: many requests per frame, replies by id, cancel, timeouts."""
 
+import queue
 import time
 
 import grpc
@@ -202,3 +203,120 @@ def test_malformed_frame_ends_the_channel_with_invalid_argument(shared_worker):
     finally:
         raw_channel.close()
     assert shared_worker.call("ping")["pong"] is True  # the worker itself is fine
+
+
+# --- the worker reads frames itself when idle, a helper while a call runs long
+
+
+def lock_step(client, first_id, count, tool="echo"):
+    """``count`` calls one at a time, each waiting for its reply; each reply
+    must come alone, in order, with the right result."""
+    for request_id in range(first_id, first_id + count):
+        client.send([make_request(request_id, tool, {"n": request_id})])
+        frame = client.receive(timeout=5)
+        assert [r.id for r in frame.replies] == [request_id]
+        if tool == "echo":
+            assert result_of(frame.replies[0]) == {"n": request_id}
+
+
+@pytest.mark.parametrize("pause_s", [0.0, 0.3], ids=["at_once", "after_an_idle_pause"])
+def test_cancel_reaches_a_long_call_that_followed_lock_step_calls(channel, pause_s):
+    lock_step(channel, 1, 20)
+    time.sleep(pause_s)  # long enough for the helper reader to go to sleep
+    channel.send([make_request(100, "sleep_ms", {"ms": 10_000})])
+    time.sleep(0.1)
+    started = time.monotonic()
+    channel.send(cancel=[100])
+    _, replies, _ = channel.collect([100])
+    assert replies[100].error.category == pb.CANCELLED
+    assert time.monotonic() - started < 3.0  # the call would take 10 s
+
+
+def test_cancel_reaches_a_long_call_that_holds_the_gil(start_worker):
+    worker = start_worker("sample_adapters:ProbeAdapter")
+    client = ChannelClient(worker.stub)
+    try:
+        client.send([make_request(1, "context")])
+        client.collect([1])
+        client.send([make_request(2, "spin_until_cancelled", {"max_ms": 10_000})])
+        time.sleep(0.1)
+        started = time.monotonic()
+        client.send(cancel=[2])
+        _, replies, _ = client.collect([2], timeout=15)
+        assert replies[2].error.category == pb.CANCELLED
+        assert time.monotonic() - started < 3.0
+    finally:
+        client.cancel_call()
+
+
+def test_requests_sent_in_separate_frames_during_a_long_call_share_its_reply_frame(channel):
+    lock_step(channel, 1, 5)
+    channel.send([make_request(10, "sleep_ms", {"ms": 1000})])
+    for request_id in range(11, 15):
+        time.sleep(0.05)
+        channel.send([make_request(request_id, "echo", {"n": request_id})])
+    channel.send(cancel=[14])  # read while 10 still runs: 14 never starts
+    frames, replies, _ = channel.collect(range(10, 15))
+    assert [[r.id for r in f.replies] for f in frames] == [[10, 11, 12, 13, 14]]
+    assert [result_of(replies[i]) for i in (11, 12, 13)] == [{"n": i} for i in (11, 12, 13)]
+    assert replies[14].error.category == pb.CANCELLED
+
+
+def test_worker_answers_lock_step_calls_in_order_again_after_a_long_call(channel):
+    lock_step(channel, 1, 30)
+    channel.send([make_request(100, "sleep_ms", {"ms": 100})])
+    assert [r.id for r in channel.receive().replies] == [100]
+    lock_step(channel, 101, 200)
+    channel.send([make_request(400, "stream_count", {"count": 3, "delay_ms": 20})])
+    _, _, chunks = channel.collect([400])
+    assert [c.seq for c in chunks[400]] == [0, 1, 2, 3]
+    lock_step(channel, 401, 100, tool="ping")
+
+
+def test_many_lock_step_calls_mixed_with_long_calls_lose_nothing(channel):
+    answered = []
+    request_id = 0
+    for round_ in range(600):
+        request_id += 1
+        if round_ % 50 == 49:
+            # A long call, with a request and a cancel of another arriving
+            # while it runs (read by the helper), then lock-step again.
+            long_id, queued_id, doomed_id = request_id, request_id + 1, request_id + 2
+            request_id += 2
+            channel.send([make_request(long_id, "sleep_ms", {"ms": 30})])
+            channel.send([make_request(queued_id, "echo", {"n": queued_id})])
+            channel.send([make_request(doomed_id, "sleep_ms", {"ms": 5000})], cancel=[doomed_id])
+            _, replies, _ = channel.collect([long_id, queued_id, doomed_id])
+            assert result_of(replies[long_id]) == {"slept_ms": 30}
+            assert result_of(replies[queued_id]) == {"n": queued_id}
+            assert replies[doomed_id].error.category == pb.CANCELLED
+            answered += [long_id, queued_id, doomed_id]
+        else:
+            channel.send([make_request(request_id, "echo", {"n": request_id})])
+            frame = channel.receive(timeout=5)
+            assert [r.id for r in frame.replies] == [request_id]
+            assert result_of(frame.replies[0]) == {"n": request_id}
+            answered.append(request_id)
+    assert answered == list(range(1, request_id + 1))
+    with pytest.raises(queue.Empty):
+        channel.receive(timeout=0.3)  # nothing answered twice
+
+
+def test_half_close_of_an_idle_channel_ends_it(channel):
+    lock_step(channel, 1, 3)
+    channel.close()
+    with pytest.raises(EOFError):
+        channel.receive()
+
+
+def test_host_cancelling_an_idle_channel_leaves_the_worker_serving(shared_worker):
+    first = ChannelClient(shared_worker.stub)
+    lock_step(first, 1, 3)
+    first.cancel_call()
+    with pytest.raises(grpc.RpcError):
+        first.receive()
+    second = ChannelClient(shared_worker.stub)
+    try:
+        lock_step(second, 1, 3)
+    finally:
+        second.cancel_call()

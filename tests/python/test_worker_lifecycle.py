@@ -107,6 +107,64 @@ def test_sigterm_with_an_open_channel_finishes_the_running_request(start_worker)
         channel.cancel_call()
 
 
+def lock_step_pings(channel, count):
+    for request_id in range(1, count + 1):
+        channel.send([make_request(request_id, "ping")])
+        assert [r.id for r in channel.receive(timeout=5).replies] == [request_id]
+
+
+def channel_ends(channel, timeout):
+    """True once the worker ended the channel (a status or end of stream)."""
+    try:
+        while True:
+            channel.receive(timeout=timeout)
+    except (grpc.RpcError, EOFError):
+        return True
+
+
+@pytest.mark.parametrize("how", ["sigterm", "shutdown_call"])
+def test_stopping_an_idle_worker_with_an_open_channel_takes_well_under_the_grace(
+    start_worker, how
+):
+    # The worker waits for the channel's next frame on the stream's own
+    # thread; stopping must end that wait rather than sit out the grace.
+    worker = start_worker(extra_args=["--grace-ms", "5000"])
+    channel = ChannelClient(worker.stub)
+    try:
+        lock_step_pings(channel, 20)
+        time.sleep(0.2)  # the helper reader goes idle too
+        started = time.monotonic()
+        if how == "sigterm":
+            worker.process.send_signal(signal.SIGTERM)
+        else:
+            assert worker.stub.Shutdown(pb.ShutdownRequest(grace_ms=5000), timeout=5).accepted
+        assert channel_ends(channel, timeout=4)
+        assert worker.wait_exit(timeout=8) == 0
+        assert time.monotonic() - started < 2.5  # the grace is 5 s
+    finally:
+        channel.cancel_call()
+
+
+def test_sigterm_after_lock_step_calls_finishes_the_running_request(start_worker):
+    worker = start_worker(extra_args=["--grace-ms", "5000"])
+    channel = ChannelClient(worker.stub)
+    try:
+        lock_step_pings(channel, 20)
+        channel.send([make_request(100, "sleep_ms", {"ms": 1500})])
+        channel.send([make_request(101, "ping")])  # queued behind it
+        time.sleep(0.3)
+        started = time.monotonic()
+        worker.process.send_signal(signal.SIGTERM)
+        _, replies, _ = channel.collect([100, 101])
+        assert replies[100].WhichOneof("outcome") == "result"
+        assert replies[101].error.category == pb.CANCELLED
+        assert channel_ends(channel, timeout=4)
+        assert worker.wait_exit(timeout=8) == 0
+        assert time.monotonic() - started < 4.0  # the grace is 5 s
+    finally:
+        channel.cancel_call()
+
+
 @pytest.mark.parametrize(
     "long_call",
     [("sleep_ms", {"ms": 10_000}), ("stream_count", {"count": 1000, "delay_ms": 50})],
