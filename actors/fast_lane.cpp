@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "actors/call_port.hpp"
+#include "actors/call_size.hpp"
 
 namespace snakepit::detail {
 
@@ -17,34 +18,58 @@ std::chrono::microseconds micros(clock_type::duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d);
 }
 
+long long millis(clock_type::duration d) {
+  return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
 } // namespace
 
-/// One call in the lane: whoever claims it answers it (the outcome, or the
-/// deadline).
+/// One call in the lane: whoever claims it answers it (its outcome, its
+/// deadline, or the lane closing). Fields below `timer` are guarded by the
+/// lane's lock.
 struct fast_lane::lane_call {
   std::atomic<bool> settled{false};
   answer_fn answer;
   std::shared_ptr<const pool_observer> observer;  // null: nobody listens
   uint64_t call_id = 0;
   uint64_t epoch = 0;
-  std::string slot;
   std::string tool;
-  clock_type::time_point dispatched_at;
+  clock_type::time_point accepted_at;
   transport::deadline_timer::timer_id timer = 0;
+  bool queued = false;               // in the lane's queue
+  std::string slot;                  // once dispatched
+  clock_type::time_point dispatched_at;
+  std::weak_ptr<call_port> port;     // once dispatched, for a cancel
 
   bool claim() { return !settled.exchange(true, std::memory_order_acq_rel); }
 
-  void report(const call_outcome& out) const {
+  void report(pool_event_kind kind, const snakepit::error* error = nullptr) const {
     if (!observer)
       return;
     pool_event ev;
-    ev.kind = out.value ? pool_event_kind::call_done : pool_event_kind::call_failed;
+    ev.kind = kind;
     ev.worker_id = slot;
     ev.call_id = call_id;
-    ev.run_time = micros(clock_type::now() - dispatched_at);
-    if (!out.value)
-      ev.error = out.error;
+    auto now = clock_type::now();
+    if (kind == pool_event_kind::call_queued) {
+      // nothing measured yet
+    } else if (dispatched_at != clock_type::time_point{}) {
+      ev.queue_time = micros(dispatched_at - accepted_at);
+      if (kind != pool_event_kind::call_dispatched)
+        ev.run_time = micros(now - dispatched_at);
+    } else {
+      ev.queue_time = micros(now - accepted_at);
+    }
+    if (error)
+      ev.error = *error;
     (*observer)(ev);
+  }
+
+  void report(const call_outcome& out) const {
+    if (out.value)
+      report(pool_event_kind::call_done);
+    else
+      report(pool_event_kind::call_failed, &out.error);
   }
 };
 
@@ -54,12 +79,15 @@ fast_lane::~fast_lane() {
   timer_.stop();
 }
 
-void fast_lane::attach(give_back_fn give_back, std::shared_ptr<const pool_observer> observer) {
+void fast_lane::attach(give_back_fn give_back, std::shared_ptr<const pool_observer> observer,
+                       limits bounds) {
   std::lock_guard<std::mutex> guard{mx_};
   lent_.clear();
   idle_.clear();
+  queue_.clear();  // close() answered them when the last pool ended
   give_back_ = std::move(give_back);
   observer_ = std::move(observer);
+  limits_ = bounds;
   ++epoch_;
   open_ = true;
   want_back_ = false;
@@ -67,12 +95,20 @@ void fast_lane::attach(give_back_fn give_back, std::shared_ptr<const pool_observ
 }
 
 void fast_lane::lend(worker_key key, std::string slot, std::shared_ptr<call_port> port) {
-  std::lock_guard<std::mutex> guard{mx_};
-  if (!open_ || !port)
-    return;
-  lent_.insert_or_assign(key, lent_worker{std::move(slot), std::move(port), false});
-  std::erase(idle_, key);
-  idle_.push_back(key);
+  batch b;
+  {
+    std::lock_guard<std::mutex> guard{mx_};
+    if (!open_ || !port)
+      return;
+    auto& w = lent_.insert_or_assign(key, lent_worker{std::move(slot), std::move(port), 0})
+                .first->second;
+    std::erase(idle_, key);
+    if (!want_back_ && !queue_.empty())
+      take_batch_locked(key, w, b);
+    else
+      idle_.push_back(key);
+  }
+  send_batch(std::move(b));
 }
 
 std::vector<fast_lane::worker_key> fast_lane::recall_idle() {
@@ -96,21 +132,39 @@ bool fast_lane::revoke(worker_key key) {
 }
 
 void fast_lane::close() {
-  std::lock_guard<std::mutex> guard{mx_};
-  open_ = false;
-  lent_.clear();
-  idle_.clear();
+  std::deque<queued_call> left;
+  {
+    std::lock_guard<std::mutex> guard{mx_};
+    open_ = false;
+    lent_.clear();
+    idle_.clear();
+    left.swap(queue_);
+    give_back_ = nullptr;
+    for (auto& q : left)
+      q.st->queued = false;
+  }
+  for (auto& q : left) {
+    if (!q.st->claim())
+      continue;
+    timer_.cancel(q.st->timer);
+    auto out = call_outcome::failed({errc::shutting_down, "the pool is shutting down"});
+    count(q.st->epoch, false);
+    q.st->report(out);
+    q.st->answer(std::move(out));
+  }
 }
 
 fast_lane::figures fast_lane::counts() const {
   std::lock_guard<std::mutex> guard{mx_};
-  return figures_;
+  auto out = figures_;
+  out.queued = queue_.size();
+  return out;
 }
 
 bool fast_lane::busy(worker_key key) const {
   std::lock_guard<std::mutex> guard{mx_};
   auto it = lent_.find(key);
-  return it != lent_.end() && it->second.busy;
+  return it != lent_.end() && it->second.held > 0;
 }
 
 bool fast_lane::try_execute(call& c, answer_fn& answer) {
@@ -118,57 +172,124 @@ bool fast_lane::try_execute(call& c, answer_fn& answer) {
   // are the pool's.
   if (c.stream_sink || !c.session_id.empty())
     return false;
-  worker_key key = 0;
   auto st = std::make_shared<lane_call>();
   std::shared_ptr<call_port> port;
-  {
-    std::lock_guard<std::mutex> guard{mx_};
-    if (!open_ || want_back_ || idle_.empty())
-      return false;
-    key = idle_.back();  // the most recently idle: its process is the warmest
-    idle_.pop_back();
-    auto& w = lent_.at(key);
-    w.busy = true;
-    port = w.port;
-    st->epoch = epoch_;
-    st->observer = observer_;
-    if (observer_)
-      st->slot = w.slot;
-    ++figures_.requests;
-  }
-  st->answer = std::move(answer);
-  st->call_id = c.id;
-  st->dispatched_at = clock_type::now();
-  if (st->observer) {
-    pool_event ev;
-    ev.kind = pool_event_kind::call_dispatched;
-    ev.worker_id = st->slot;
-    ev.call_id = c.id;
-    (*st->observer)(ev);
-  }
+  worker_key key = 0;
+  enum { run_now, queued, full } placed = run_now;
+  std::size_t waiting = 0;
   std::weak_ptr<fast_lane> weak = weak_from_this();
-  std::weak_ptr<call_port> weak_port = port;
-  st->tool = c.tool;
-  // Scheduled before the call goes out, so the outcome always finds the
-  // timer's id (it can only come after submit).
-  st->timer = timer_.schedule(c.deadline, [weak, weak_port, st] {
+  // The deadline covers queue and run time; fired, it answers timeout and
+  // takes the call out of the queue, or cancels it on its worker.
+  auto on_deadline = [weak, st] {
     if (!st->claim())
       return;
-    auto out = call_outcome::failed(
-      {errc::timeout, fmt::format("call {} ('{}') reached its deadline on worker {}; cancelled",
-                                  st->call_id, st->tool, st->slot)});
-    if (auto lane = weak.lock())
-      lane->count(st->epoch, false);
-    st->report(out);
-    st->answer(std::move(out));
-    // The worker stays busy with it until Python answers (it always does).
-    if (auto p = weak_port.lock())
-      p->cancel(st->call_id);
-  });
-  auto settle = [weak, st, key](call_outcome out, bool broken) {
+    bool was_queued = false;
+    std::shared_ptr<call_port> port;
     if (auto lane = weak.lock()) {
-      // The worker is free again before its caller hears: a lock-step
-      // caller's next call finds it idle.
+      std::lock_guard<std::mutex> guard{lane->mx_};
+      if (st->queued) {
+        st->queued = false;
+        was_queued = true;
+        auto& q = lane->queue_;
+        auto it = std::find_if(q.begin(), q.end(), [&](const queued_call& e) { return e.st == st; });
+        if (it != q.end())
+          q.erase(it);
+      } else {
+        port = st->port.lock();
+      }
+      if (st->epoch == lane->epoch_) {
+        ++lane->figures_.errors;
+        lane->figures_.queue_timeouts += was_queued;
+      }
+    }
+    auto waited = millis(clock_type::now() - st->accepted_at);
+    snakepit::error why =
+      was_queued
+        ? snakepit::error{errc::timeout,
+                          fmt::format("call {} ('{}') waited {} ms in the queue and reached its "
+                                      "deadline",
+                                      st->call_id, st->tool, waited)}
+        : snakepit::error{errc::timeout,
+                          fmt::format("call {} ('{}') reached its deadline after {} ms on worker "
+                                      "{}; cancelled",
+                                      st->call_id, st->tool, waited, st->slot)};
+    st->report(was_queued ? pool_event_kind::queue_timeout : pool_event_kind::call_failed, &why);
+    st->answer(call_outcome::failed(std::move(why)));
+    // Dispatched: the worker stays busy with it until Python answers (it
+    // always does).
+    if (port)
+      port->cancel(st->call_id);
+  };
+  {
+    std::lock_guard<std::mutex> guard{mx_};
+    if (!open_ || want_back_)
+      return false;
+    st->epoch = epoch_;
+    st->observer = observer_;
+    st->call_id = c.id;
+    st->tool = c.tool;
+    st->accepted_at = clock_type::now();
+    st->answer = std::move(answer);
+    ++figures_.requests;
+    if (!idle_.empty()) {
+      key = idle_.back();  // the most recently idle: its process is the warmest
+      idle_.pop_back();
+      auto& w = lent_.at(key);
+      w.held = 1;
+      port = w.port;
+      st->slot = w.slot;
+      st->dispatched_at = st->accepted_at;
+      st->port = port;
+    } else if (queue_.size() >= limits_.max_queue) {
+      placed = full;
+      waiting = queue_.size();
+      ++figures_.errors;
+    } else {
+      placed = queued;
+      st->queued = true;
+      // Scheduled under the lock: a worker that takes the call from the
+      // queue (under the lock too) finds the timer's id.
+      st->timer = timer_.schedule(c.deadline, on_deadline);
+      auto bytes = limits_.max_batch > 1 ? estimate_bytes(c) : 0;
+      queue_.push_back({std::move(c), st, bytes});
+    }
+  }
+  if (placed == full) {
+    snakepit::error why{errc::queue_full,
+                        fmt::format("the pool's queue is full ({} calls waiting)", waiting)};
+    st->report(pool_event_kind::call_failed, &why);
+    st->answer(call_outcome::failed(std::move(why)));
+    return true;
+  }
+  if (placed == queued) {
+    st->report(pool_event_kind::call_queued);
+    return true;
+  }
+  st->report(pool_event_kind::call_dispatched);
+  // Scheduled before the call goes out, so its outcome finds the timer's id.
+  st->timer = timer_.schedule(c.deadline, on_deadline);
+  auto settle = settler(st, key);
+  // The port holds the outcome function until the call settles: a weak
+  // handle keeps it from holding itself.
+  std::weak_ptr<call_port> weak_port = port;
+  auto refused = port->submit(std::move(c), [settle, weak_port](call_outcome out) {
+    auto p = weak_port.lock();
+    settle(std::move(out), !p || p->is_closed());
+  });
+  if (refused) {
+    bool broken = refused->code() == errc::worker_crashed;
+    settle(call_outcome::failed(std::move(*refused)), broken);
+  }
+  return true;
+}
+
+std::function<void(call_outcome, bool)> fast_lane::settler(std::shared_ptr<lane_call> st,
+                                                           worker_key key) {
+  std::weak_ptr<fast_lane> weak = weak_from_this();
+  return [weak, st = std::move(st), key](call_outcome out, bool broken) {
+    if (auto lane = weak.lock()) {
+      // The worker is free again (or has its next batch) before its caller
+      // hears: a lock-step caller's next call finds it idle.
       lane->finished(key, st->epoch, broken);
       if (!st->claim())
         return;
@@ -180,15 +301,68 @@ bool fast_lane::try_execute(call& c, answer_fn& answer) {
     st->report(out);
     st->answer(std::move(out));
   };
-  auto refused = port->submit(std::move(c), [settle, weak_port](call_outcome out) {
-    auto p = weak_port.lock();
-    settle(std::move(out), !p || p->is_closed());
-  });
-  if (refused) {
-    bool broken = refused->code() == errc::worker_crashed;
-    settle(call_outcome::failed(std::move(*refused)), broken);
+}
+
+void fast_lane::take_batch_locked(worker_key key, lent_worker& w, batch& out) {
+  out.key = key;
+  out.port = w.port;
+  auto now = clock_type::now();
+  auto limit = w.held >= limits_.max_in_flight
+                 ? std::size_t{0}
+                 : std::min(limits_.max_batch, limits_.max_in_flight - w.held);
+  while (!queue_.empty() && out.calls.size() < limit) {
+    auto& next = queue_.front();
+    if (!out.calls.empty() && out.bytes + next.bytes > limits_.max_batch_bytes)
+      break;  // FIFO: no smaller call overtakes the one that does not fit
+    out.bytes += next.bytes;
+    auto& st = *next.st;
+    st.queued = false;
+    st.slot = w.slot;
+    st.dispatched_at = now;
+    st.port = w.port;
+    out.calls.push_back(std::move(next));
+    queue_.pop_front();
   }
-  return true;
+  w.held += out.calls.size();
+  if (out.calls.size() > 1) {
+    ++figures_.batches;
+    figures_.batched_calls += out.calls.size();
+  }
+}
+
+void fast_lane::send_batch(batch b) {
+  if (b.calls.empty())
+    return;
+  auto& first = *b.calls.front().st;
+  if (first.observer) {
+    for (auto& q : b.calls)
+      q.st->report(pool_event_kind::call_dispatched);
+    if (b.calls.size() > 1) {
+      pool_event ev;
+      ev.kind = pool_event_kind::batch_dispatched;
+      ev.worker_id = first.slot;
+      ev.detail = fmt::format("calls={} bytes~{} held=0", b.calls.size(), b.bytes);
+      (*first.observer)(ev);
+    }
+  }
+  std::vector<std::function<void(call_outcome, bool)>> settles;
+  std::vector<call_port::submission> subs;
+  settles.reserve(b.calls.size());
+  subs.reserve(b.calls.size());
+  std::weak_ptr<call_port> weak_port = b.port;
+  for (auto& q : b.calls) {
+    settles.push_back(settler(q.st, b.key));
+    subs.push_back({std::move(q.c), [settle = settles.back(), weak_port](call_outcome out) {
+                      auto p = weak_port.lock();
+                      settle(std::move(out), !p || p->is_closed());
+                    }});
+  }
+  auto refused = b.port->submit(std::move(subs));
+  for (std::size_t i = 0; i < refused.size(); ++i)
+    if (refused[i]) {
+      bool broken = refused[i]->code() == errc::worker_crashed;
+      settles[i](call_outcome::failed(std::move(*refused[i])), broken);
+    }
 }
 
 void fast_lane::count(uint64_t epoch, bool ok) {
@@ -203,29 +377,41 @@ void fast_lane::count(uint64_t epoch, bool ok) {
 
 void fast_lane::finished(worker_key key, uint64_t epoch, bool broken) {
   give_back_fn back;
+  batch b;
   {
     std::lock_guard<std::mutex> guard{mx_};
     if (epoch != epoch_)
       return;  // an older pool's call: nobody counts it
     auto it = lent_.find(key);
-    if (it != lent_.end())
-      ++figures_.slot_requests[it->second.slot];
-    if (it == lent_.end() || !it->second.busy)
+    if (it == lent_.end())
       return;  // revoked meanwhile (down, retired, closed)
-    if (broken) {
+    auto& w = it->second;
+    ++figures_.slot_requests[w.slot];
+    if (w.held == 0)
+      return;
+    if (--w.held > 0) {
+      // Still holds others of its batch: with room for a whole batch more,
+      // it takes one now, so the next waits inside the worker (pipelining).
+      auto batch_room = std::min(limits_.max_batch, limits_.max_in_flight);
+      if (!broken && !want_back_ && !queue_.empty() &&
+          w.held + batch_room <= limits_.max_in_flight)
+        take_batch_locked(key, w, b);
+    } else if (broken) {
       // Its port is closed: the worker is going; the pool hears its down
       // message.
       lent_.erase(it);
     } else if (want_back_) {
       lent_.erase(it);
       back = give_back_;
+    } else if (!queue_.empty()) {
+      take_batch_locked(key, w, b);
     } else {
-      it->second.busy = false;
       idle_.push_back(key);
     }
   }
   if (back)
     back(key);
+  send_batch(std::move(b));
 }
 
 } // namespace snakepit::detail

@@ -10,15 +10,22 @@
 // into the worker's port, and the thread that reads the outcome puts the
 // worker back and answers the caller: one handoff, the one gRPC imposes.
 //
-// The pool stays the owner of every worker and of every rule that needs a
-// queue. It lends a worker when the worker has nothing to do and nothing
-// waits in the pool's queue; a lent worker is "busy" to the pool's
-// dispatcher. A call the lane cannot take (no lent worker idle, the lane
-// closed, a session or streaming call) goes to the pool as before. When
-// calls wait in the pool's queue, the pool recalls the idle lent workers and
-// asks for the busy ones back: each goes back to the pool (a message) when
-// it finishes, instead of waiting in the lane. So FIFO order, batching,
-// pipelining and affinity are the pool's, unchanged.
+// The pool stays the owner of every worker and of every rule that involves
+// sessions or streams. It lends a worker when the worker has nothing to do
+// and nothing waits in the pool's queue; a lent worker is "busy" to the
+// pool's dispatcher. A call the lane takes finds an idle lent worker, or
+// waits in the lane's own FIFO queue (bounded by max_queue: queue_full
+// beyond): a lent worker that finishes everything it holds takes the
+// oldest queued calls in one batch (max_batch, max_batch_bytes; the first
+// goes whatever its size), on the thread that read its last outcome. Calls
+// the lane does not take (a session or a stream, the lane closed) go to the
+// pool as before. When calls wait in the pool's queue, the pool recalls the
+// idle lent workers and asks for the busy ones back: each goes back to the
+// pool (a message) when it finishes, and new calls go to the pool's queue
+// meanwhile. Calls already in the lane's queue then wait until a worker is
+// lent again (the two queues are each FIFO; between them, order is not
+// kept). Pipelining follows the pool's rule
+// (max_in_flight_per_worker).
 //
 // Every call through the lane keeps the pool's guarantees: exactly one
 // answer (outcome, deadline, crash or shutdown, whichever comes first; an
@@ -33,6 +40,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -60,12 +68,24 @@ public:
 
   // --- the pool's side ---------------------------------------------------------
 
+  struct limits {
+    std::size_t max_queue = 1000;
+    std::size_t max_batch = 16;
+    std::size_t max_batch_bytes = std::size_t{1} << 20;
+    /// Pipelining, as in the pool: a worker that answers a call while it
+    /// still holds others takes another batch if a whole one fits below
+    /// this many held calls (<= max_batch: off).
+    std::size_t max_in_flight = 16;
+  };
+
   /// A (new) pool takes the lane over: every worker lent before is
   /// forgotten, the counters start at zero, calls may come again.
   /// `observer` (may be null) hears lane calls' events, like the pool's.
-  void attach(give_back_fn give_back, std::shared_ptr<const pool_observer> observer);
+  void attach(give_back_fn give_back, std::shared_ptr<const pool_observer> observer,
+              limits bounds);
 
-  /// Lends an idle worker; callers may take it at once.
+  /// Lends an idle worker: it takes a batch of the lane's queued calls at
+  /// once (on this thread), or waits for callers.
   void lend(worker_key key, std::string slot, std::shared_ptr<call_port> port);
 
   /// Takes back every lent worker that is idle now (they are no longer lent),
@@ -80,13 +100,18 @@ public:
   /// still holds finish through its port. True if it was lent.
   bool revoke(worker_key key);
 
-  /// Takes no more calls and forgets every worker (the pool is stopping).
+  /// Takes no more calls, answers the queued ones shutting_down and forgets
+  /// every worker (the pool is stopping).
   void close();
 
   struct figures {
     uint64_t requests = 0;
     uint64_t completed = 0;
     uint64_t errors = 0;
+    uint64_t queue_timeouts = 0;
+    uint64_t batches = 0;        // times a worker took several queued calls at once
+    uint64_t batched_calls = 0;
+    std::size_t queued = 0;      // waiting in the lane's queue now
     std::map<std::string, uint64_t> slot_requests;  // outcomes per slot
   };
   figures counts() const;
@@ -96,22 +121,43 @@ public:
 
   // --- the caller's side -------------------------------------------------------
 
-  /// Runs `c` on an idle lent worker, answering through `answer` (on any
-  /// thread, exactly once). False when the lane cannot take it now: then `c`
-  /// and `answer` are untouched and the call belongs on the pool's path.
+  /// Takes `c`: runs it on an idle lent worker, or queues it (queue_full
+  /// when the queue is full), answering through `answer` (on any thread,
+  /// exactly once). False when the lane does not take it: then `c` and
+  /// `answer` are untouched and the call belongs on the pool's path.
   bool try_execute(call& c, answer_fn& answer);
 
 private:
   struct lent_worker {
     std::string slot;
     std::shared_ptr<call_port> port;
-    bool busy = false;
+    std::size_t held = 0;  // calls sent and not yet answered by Python; busy if any
   };
   struct lane_call;
+  struct queued_call {
+    call c;
+    std::shared_ptr<lane_call> st;
+    std::size_t bytes = 0;
+  };
+  /// Calls taken from the queue for one worker, to send outside the lock.
+  struct batch {
+    worker_key key = 0;
+    std::shared_ptr<call_port> port;
+    std::vector<queued_call> calls;
+    std::size_t bytes = 0;
+  };
 
-  /// The worker finished a call of epoch `epoch`: idle again, back to the
-  /// pool, or (broken: its port closed) forgotten.
+  /// The worker finished a call of epoch `epoch`: it takes queued calls,
+  /// waits idle, goes back to the pool, or (broken: its port closed) is
+  /// forgotten.
   void finished(worker_key key, uint64_t epoch, bool broken);
+  /// Moves the oldest queued calls (the batch bounds, and the room below
+  /// max_in_flight) onto worker `key`.
+  void take_batch_locked(worker_key key, lent_worker& w, batch& out);
+  /// Sends a batch taken by take_batch_locked, reporting its events.
+  void send_batch(batch b);
+  /// What the port's thread does with a sent call's outcome.
+  std::function<void(call_outcome, bool)> settler(std::shared_ptr<lane_call> st, worker_key key);
   /// Counts a call's answer (by whoever gave it).
   void count(uint64_t epoch, bool ok);
 
@@ -125,6 +171,8 @@ private:
   uint64_t epoch_ = 0;  // one per attach: outcomes of an older pool's calls count for nobody
   bool open_ = false;
   bool want_back_ = false;
+  limits limits_;
+  std::deque<queued_call> queue_;  // oldest first
   figures figures_;
 };
 

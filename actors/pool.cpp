@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "actors/call_port.hpp"
+#include "actors/call_size.hpp"
 #include "actors/fast_lane.hpp"
 #include "actors/pool_error.hpp"
 #include "actors/worker_protocol.hpp"
@@ -88,39 +89,6 @@ bool natural_less(const std::string& a, const std::string& b) {
   return a < b;
 }
 
-/// A rough wire size of a JSON value: string and binary payloads count their
-/// length, keys theirs, everything else a few bytes. Only queued calls are
-/// measured (the idle path never walks its arguments).
-std::size_t estimate_bytes(const nlohmann::json& j) {
-  switch (j.type()) {
-    case nlohmann::json::value_t::string:
-      return j.get_ref<const std::string&>().size() + 2;
-    case nlohmann::json::value_t::binary:
-      return j.get_binary().size() + 2;
-    case nlohmann::json::value_t::object: {
-      std::size_t n = 2;
-      for (auto it = j.begin(); it != j.end(); ++it)
-        n += it.key().size() + 2 + estimate_bytes(it.value());
-      return n;
-    }
-    case nlohmann::json::value_t::array: {
-      std::size_t n = 2;
-      for (auto& v : j)
-        n += estimate_bytes(v);
-      return n;
-    }
-    default:
-      return 8;
-  }
-}
-
-std::size_t estimate_bytes(const detail::call& c) {
-  std::size_t n = 16 + c.tool.size() + c.session_id.size() + estimate_bytes(c.args);
-  for (auto& [k, v] : c.metadata)
-    n += k.size() + v.size() + 4;
-  return n;
-}
-
 /// A call whose caller may be answered off the pool's thread: by whichever
 /// comes first, the thread that reads its outcome from the worker's port, or
 /// the pool (deadline, cancel, crash, shutdown). The flag decides.
@@ -171,7 +139,8 @@ public:
           if (auto pool = caf::actor_cast<caf::actor>(me))
             caf::anon_send(pool, lane_return_atom::value, key);
         },
-        observer_);
+        observer_,
+        {opts_.max_queue, opts_.max_batch, opts_.max_batch_bytes, opts_.max_in_flight_per_worker});
     }
     set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
     set_exit_handler([this](caf::exit_msg& em) {
@@ -476,7 +445,7 @@ private:
     }
     auto& stored = calls_.emplace(ticket, std::move(p)).first->second;
     if (opts_.max_batch > 1)
-      stored.bytes = estimate_bytes(*stored.body);
+      stored.bytes = detail::estimate_bytes(*stored.body);
     stored.queued = queue_.insert(queue_.end(), ticket);
     sync_lane();
     deadlines_.emplace(stored.deadline, ticket);
@@ -1085,6 +1054,9 @@ private:
       s.requests += lane.requests;
       s.completed += lane.completed;
       s.errors += lane.errors;
+      s.queue_timeouts += lane.queue_timeouts;
+      s.batches += lane.batches;
+      s.batched_calls += lane.batched_calls;
     }
     s.workers = 0;
     s.busy = 0;
@@ -1098,6 +1070,8 @@ private:
     }
     s.available = s.workers - s.busy;
     s.queued = queue_.size();
+    if (opts_.lane)
+      s.queued += opts_.lane->counts().queued;
     return s;
   }
 

@@ -23,6 +23,8 @@ struct bench_options {
   std::size_t max_in_flight = 0;
   /// --max-batch N: config.max_batch likewise (0: the config's default).
   std::size_t max_batch = 0;
+  /// --no-fast-lane: config.fast_lane = false (every call through the pool actor).
+  bool no_fast_lane = false;
 
   /// `full` normally, `quick` with --quick.
   template <class T>

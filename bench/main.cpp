@@ -77,6 +77,9 @@ int run(int argc, char** argv) {
                  "max_batch = 16 or less: no pipelining)");
   std::size_t max_batch = 0;
   app.add_option("--max-batch", max_batch, "config.max_batch for every runtime (default: the config's)");
+  bool no_fast_lane = false;
+  app.add_flag("--no-fast-lane", no_fast_lane,
+               "config.fast_lane = false for every runtime (every call through the pool actor)");
   app.add_flag("--verbose", verbose, "show the runtime's warnings (many during restart)");
   app.add_flag("--list", list, "list the figures and exit");
   try {
@@ -109,16 +112,18 @@ int run(int argc, char** argv) {
   opts.verbose = verbose;
   opts.max_in_flight = max_in_flight;
   opts.max_batch = max_batch;
+  opts.no_fast_lane = no_fast_lane;
   opts.python = python;
   opts.python_path = {SNAKEPIT_BENCH_PYTHON_DIR, SNAKEPIT_BENCH_PYTHON_GEN_DIR};
   opts.dir = &dir;
 
   unsigned cores = std::thread::hardware_concurrency();
   fmt::print("snakepit-bench{} — {} cores, python {}, sockets in {}, max_batch {}, "
-             "max_in_flight_per_worker {}\n",
+             "max_in_flight_per_worker {}, fast lane {}\n",
              quick ? " --quick" : "", cores, python, dir.path(),
              max_batch != 0 ? max_batch : snakepit::config{}.max_batch,
-             max_in_flight != 0 ? max_in_flight : snakepit::config{}.max_in_flight_per_worker);
+             max_in_flight != 0 ? max_in_flight : snakepit::config{}.max_in_flight_per_worker,
+             no_fast_lane ? "off" : "on");
   fmt::print("Targets are printed, not asserted. Compare figures within one run only.\n\n");
   report out;
   out.print_header();

@@ -19,6 +19,8 @@ snakepit::config make_config(const bench_options& opts, std::size_t pool_size,
     cfg.max_in_flight_per_worker = opts.max_in_flight;
   if (opts.max_batch != 0)
     cfg.max_batch = opts.max_batch;
+  if (opts.no_fast_lane)
+    cfg.fast_lane = false;
   bool verbose = opts.verbose;
   cfg.log = [verbose](snakepit::log_level level, const std::string& line) {
     if (verbose && level >= snakepit::log_level::warning)

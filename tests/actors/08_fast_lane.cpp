@@ -85,11 +85,18 @@ struct answers {
   }
 };
 
+fast_lane::limits bounds(std::size_t max_queue = 100, std::size_t max_batch = 16) {
+  fast_lane::limits l;
+  l.max_queue = max_queue;
+  l.max_batch = max_batch;
+  return l;
+}
+
 struct lane_fixture {
   std::shared_ptr<fast_lane> lane = std::make_shared<fast_lane>();
   std::vector<uint64_t> given_back;
   lane_fixture() {
-    lane->attach([this](uint64_t key) { given_back.push_back(key); }, nullptr);
+    lane->attach([this](uint64_t key) { given_back.push_back(key); }, nullptr, bounds());
   }
 };
 
@@ -140,17 +147,6 @@ TEST_CASE("the lane refuses a call it cannot take and leaves the call untouched"
   answers a;
   auto fn = a.fn();
   auto c = lane_call(1);
-  SUBCASE("no worker lent") {
-    CHECK_FALSE(t.lane->try_execute(c, fn));
-  }
-  SUBCASE("every lent worker busy") {
-    auto w = open_port();
-    t.lane->lend(1, "worker-1", w.port);
-    auto first = lane_call(9);
-    auto fn9 = a.fn();
-    REQUIRE(t.lane->try_execute(first, fn9));
-    CHECK_FALSE(t.lane->try_execute(c, fn));
-  }
   SUBCASE("the pool wants its workers back (calls wait in its queue)") {
     auto w = open_port();
     t.lane->lend(1, "worker-1", w.port);
@@ -229,7 +225,8 @@ TEST_CASE("a lane call whose worker's port closes fails with its reason and the 
   CHECK_FALSE(t.lane->busy(1));
   auto next = lane_call(4);
   auto fn2 = a.fn();
-  CHECK_FALSE(t.lane->try_execute(next, fn2));
+  REQUIRE(t.lane->try_execute(next, fn2));
+  CHECK(t.lane->counts().queued == 1);  // no worker left to run it
   CHECK(t.given_back.empty());
 }
 
@@ -246,7 +243,9 @@ TEST_CASE("a call the connection refuses as broken fails with worker_crashed and
   CHECK(a.got[0].error.code() == errc::worker_crashed);
   auto next = lane_call(4);
   auto fn2 = a.fn();
-  CHECK_FALSE(t.lane->try_execute(next, fn2));
+  REQUIRE(t.lane->try_execute(next, fn2));
+  CHECK(t.lane->counts().queued == 1);
+  CHECK(w.link->executed.empty());
   CHECK(t.lane->counts().errors == 1);
 }
 
@@ -263,9 +262,8 @@ TEST_CASE("a lent worker that finishes while the pool wants it back is given bac
   CHECK(a.got.size() == 1);
   CHECK(t.given_back == std::vector<uint64_t>{1});
   t.lane->want_back(false);
-  auto next = lane_call(2);
-  auto fn2 = a.fn();
-  CHECK_FALSE(t.lane->try_execute(next, fn2));  // the pool has it now
+  CHECK_FALSE(t.lane->busy(1));
+  CHECK(t.lane->recall_idle().empty());  // the pool has it now
 }
 
 TEST_CASE("a revoked worker finishing its call is neither idle in the lane nor given back") {
@@ -282,7 +280,8 @@ TEST_CASE("a revoked worker finishing its call is neither idle in the lane nor g
   CHECK(t.given_back.empty());
   auto next = lane_call(2);
   auto fn2 = a.fn();
-  CHECK_FALSE(t.lane->try_execute(next, fn2));
+  REQUIRE(t.lane->try_execute(next, fn2));
+  CHECK(w.link->executed == std::vector<uint64_t>{1});  // it waits for a lent worker
 }
 
 TEST_CASE("recall_idle takes back only the idle lent workers") {
@@ -308,7 +307,7 @@ TEST_CASE("outcomes of calls from before a new pool attached count for nobody") 
   auto fn = a.fn();
   auto c = lane_call(1);
   REQUIRE(t.lane->try_execute(c, fn));
-  t.lane->attach([](uint64_t) {}, nullptr);  // the pool restarted
+  t.lane->attach([](uint64_t) {}, nullptr, bounds());  // the pool restarted
   w.answer(1);
   CHECK(a.got.size() == 1);  // the caller still hears
   auto n = t.lane->counts();
@@ -441,9 +440,14 @@ TEST_CASE("a lent worker that dies fails its lane call through its port and leav
   auto s = t.stats();
   CHECK(s.workers == 0);
   CHECK(s.worker_crashes == 1);
+  // A call now waits for the slot's next worker, which takes it at hello.
   auto next = t.long_call(2);
   auto fn2 = a.fn();
-  CHECK_FALSE(t.lane->try_execute(next, fn2));
+  REQUIRE(t.lane->try_execute(next, fn2));
+  CHECK(t.stats().queued == 1);
+  auto w2 = t.add_port_worker("worker-1");
+  CHECK(w2.link->executed == std::vector<uint64_t>{2});
+  CHECK(t.stats().queued == 0);
 }
 
 TEST_CASE("a pool that shuts down closes its lane") {
@@ -456,4 +460,197 @@ TEST_CASE("a pool that shuts down closes its lane") {
   auto fn = a.fn();
   auto c = t.long_call(1);
   CHECK_FALSE(t.lane->try_execute(c, fn));
+}
+
+// --- the lane's own queue ----------------------------------------------------
+
+TEST_CASE("calls that find every lent worker busy wait in the lane and go in one batch when it frees up") {
+  lane_fixture t;
+  auto w = open_port();
+  t.lane->lend(1, "worker-1", w.port);
+  answers a;
+  std::vector<proto::call> calls;
+  for (uint64_t id = 1; id <= 4; ++id)
+    calls.push_back(lane_call(id));
+  for (auto& c : calls) {
+    auto fn = a.fn();
+    REQUIRE(t.lane->try_execute(c, fn));
+  }
+  CHECK(w.link->executed == std::vector<uint64_t>{1});
+  CHECK(t.lane->counts().queued == 3);
+  w.answer(1);  // frees it: the queued three go out together, oldest first
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3, 4});
+  CHECK(t.lane->counts().queued == 0);
+  CHECK(t.lane->counts().batches == 1);
+  CHECK(t.lane->busy(1));
+  w.answer(3);
+  w.answer(2);
+  CHECK(t.lane->busy(1));  // still holds call 4
+  w.answer(4);
+  CHECK_FALSE(t.lane->busy(1));
+  REQUIRE(a.got.size() == 4);
+  for (auto& o : a.got)
+    CHECK(o.value);
+  auto n = t.lane->counts();
+  CHECK(n.requests == 4);
+  CHECK(n.completed == 4);
+}
+
+TEST_CASE("a batch from the lane's queue stops at max_batch and the rest waits for the next turn") {
+  lane_fixture t;
+  t.lane->attach([](uint64_t) {}, nullptr, bounds(100, 2));
+  auto w = open_port();
+  t.lane->lend(1, "worker-1", w.port);
+  answers a;
+  std::vector<proto::call> calls;
+  for (uint64_t id = 1; id <= 4; ++id)
+    calls.push_back(lane_call(id));
+  for (auto& c : calls) {
+    auto fn = a.fn();
+    REQUIRE(t.lane->try_execute(c, fn));
+  }
+  w.answer(1);
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3});
+  w.answer(2);
+  w.answer(3);
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3, 4});
+}
+
+TEST_CASE("the lane's queue is bounded by max_queue: beyond it a call fails at once with queue_full") {
+  lane_fixture t;
+  t.lane->attach([](uint64_t) {}, nullptr, bounds(2));
+  auto w = open_port();
+  t.lane->lend(1, "worker-1", w.port);
+  answers a;
+  std::vector<proto::call> calls;
+  for (uint64_t id = 1; id <= 4; ++id)
+    calls.push_back(lane_call(id));
+  for (auto& c : calls) {
+    auto fn = a.fn();
+    REQUIRE(t.lane->try_execute(c, fn));
+  }
+  REQUIRE(a.got.size() == 1);  // call 4: one running, two waiting
+  CHECK(a.got[0].error.code() == errc::queue_full);
+  CHECK(t.lane->counts().queued == 2);
+  CHECK(t.lane->counts().errors == 1);
+}
+
+TEST_CASE("a queued lane call past its deadline leaves the queue with timeout and never runs") {
+  lane_fixture t;
+  auto w = open_port();
+  t.lane->lend(1, "worker-1", w.port);
+  answers busy;
+  auto first = lane_call(1);
+  auto fn1 = busy.fn();
+  REQUIRE(t.lane->try_execute(first, fn1));
+  std::promise<proto::call_outcome> got;
+  fast_lane::answer_fn fn = [&](proto::call_outcome o) { got.set_value(std::move(o)); };
+  auto late = lane_call(2, std::chrono::milliseconds(20));
+  REQUIRE(t.lane->try_execute(late, fn));
+  auto f = got.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto out = f.get();
+  CHECK(out.error.code() == errc::timeout);
+  CHECK(out.error.message().find("in the queue") != std::string::npos);
+  CHECK(t.lane->counts().queued == 0);
+  CHECK(t.lane->counts().queue_timeouts == 1);
+  w.answer(1);
+  CHECK(w.link->executed == std::vector<uint64_t>{1});  // call 2 never went out
+  CHECK(w.link->cancels.empty());
+  CHECK_FALSE(t.lane->busy(1));
+}
+
+TEST_CASE("closing the lane answers its queued calls shutting_down") {
+  lane_fixture t;
+  answers a;
+  auto c = lane_call(1);
+  auto fn = a.fn();
+  REQUIRE(t.lane->try_execute(c, fn));  // no worker lent: it waits
+  t.lane->close();
+  REQUIRE(a.got.size() == 1);
+  CHECK(a.got[0].error.code() == errc::shutting_down);
+  CHECK(t.lane->counts().queued == 0);
+}
+
+TEST_CASE("a worker lent while calls wait in the lane takes them at once") {
+  lane_fixture t;
+  answers a;
+  auto c1 = lane_call(1);
+  auto c2 = lane_call(2);
+  auto fn1 = a.fn();
+  auto fn2 = a.fn();
+  REQUIRE(t.lane->try_execute(c1, fn1));
+  REQUIRE(t.lane->try_execute(c2, fn2));
+  auto w = open_port();
+  t.lane->lend(1, "worker-1", w.port);
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2});
+  CHECK(t.lane->busy(1));
+}
+
+TEST_CASE("a worker whose pool wants it back leaves the lane's queued calls for the next lent worker") {
+  lane_fixture t;
+  auto w = open_port();
+  t.lane->lend(1, "worker-1", w.port);
+  answers a;
+  auto c1 = lane_call(1);
+  auto c2 = lane_call(2);
+  auto fn1 = a.fn();
+  auto fn2 = a.fn();
+  REQUIRE(t.lane->try_execute(c1, fn1));
+  REQUIRE(t.lane->try_execute(c2, fn2));  // queued
+  t.lane->want_back(true);
+  w.answer(1);
+  CHECK(t.given_back == std::vector<uint64_t>{1});
+  CHECK(w.link->executed == std::vector<uint64_t>{1});
+  t.lane->want_back(false);
+  t.lane->lend(1, "worker-1", w.port);  // the pool lends it again
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2});
+}
+
+TEST_CASE("with pipelining a lane worker that answers a call takes another batch if a whole one fits below its bound") {
+  lane_fixture t;
+  auto l = bounds(100, 2);
+  l.max_in_flight = 4;
+  t.lane->attach([](uint64_t) {}, nullptr, l);
+  auto w = open_port();
+  t.lane->lend(1, "worker-1", w.port);
+  answers a;
+  std::vector<proto::call> calls;
+  for (uint64_t id = 1; id <= 7; ++id)
+    calls.push_back(lane_call(id));
+  for (auto& c : calls) {
+    auto fn = a.fn();
+    REQUIRE(t.lane->try_execute(c, fn));
+  }
+  CHECK(w.link->executed == std::vector<uint64_t>{1});
+  w.answer(1);  // holds none: takes a batch of 2
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3});
+  w.answer(2);  // holds 1, and 1 + 2 <= 4: takes 2 more
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3, 4, 5});
+  w.answer(3);  // holds 2, and 2 + 2 <= 4: takes the last 2
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7});
+  CHECK(t.lane->counts().queued == 0);
+}
+
+TEST_CASE("without pipelining a lane worker takes queued calls only when it holds none") {
+  lane_fixture t;
+  auto l = bounds(100, 2);
+  l.max_in_flight = 2;
+  t.lane->attach([](uint64_t) {}, nullptr, l);
+  auto w = open_port();
+  t.lane->lend(1, "worker-1", w.port);
+  answers a;
+  std::vector<proto::call> calls;
+  for (uint64_t id = 1; id <= 4; ++id)
+    calls.push_back(lane_call(id));
+  for (auto& c : calls) {
+    auto fn = a.fn();
+    REQUIRE(t.lane->try_execute(c, fn));
+  }
+  w.answer(1);
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3});
+  w.answer(2);  // still holds 3: nothing more
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3});
+  w.answer(3);
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3, 4});
 }
