@@ -71,11 +71,13 @@
 //
 //  * the fast lane (pool_options::lane): a worker with a port that becomes
 //    idle while nothing waits in the queue is lent to the lane, where a
-//    caller's thread takes it directly (no message to the pool); to the
-//    dispatcher a lent worker is busy. A call that reaches the pool first
-//    recalls the idle lent workers; while calls wait in the queue, lent
-//    workers come back to the pool as they finish (lane_return_atom). Stats,
-//    list_workers and events include lane calls (busy = running one).
+//    caller's thread takes it directly (no message to the pool), and where
+//    calls that find every lent worker busy wait in the lane's own queue;
+//    to the dispatcher a lent worker is busy. A call that reaches the pool
+//    recalls the idle lent workers; while calls wait in the pool's queue,
+//    lent workers come back to the pool as they finish (lane_return_atom).
+//    Stats, list_workers and events include lane calls (busy = holding one,
+//    queued = both queues).
 //
 // Shutdown: on an exit message (not `normal`) the pool refuses new calls
 // (shutting_down), answers queued calls shutting_down, lets calls in flight get

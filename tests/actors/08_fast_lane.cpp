@@ -85,6 +85,12 @@ struct answers {
   }
 };
 
+/// Offers `c` to the lane with a fresh answer slot in `a`.
+bool offer(fast_lane& lane, answers& a, proto::call c) {
+  auto fn = a.fn();
+  return lane.try_execute(c, fn);
+}
+
 fast_lane::limits bounds(std::size_t max_queue = 100, std::size_t max_batch = 16) {
   fast_lane::limits l;
   l.max_queue = max_queue;
@@ -98,18 +104,31 @@ struct lane_fixture {
   lane_fixture() {
     lane->attach([this](uint64_t key) { given_back.push_back(key); }, nullptr, bounds());
   }
+
+  /// A worker "worker-1" (key 1) lent to the lane.
+  port_and_link lend_one() {
+    auto w = open_port();
+    lane->lend(1, "worker-1", w.port);
+    return w;
+  }
+
+  /// Calls first..last, one after the other; each must be taken by the lane.
+  void submit(answers& a, uint64_t first, uint64_t last) {
+    for (uint64_t id = first; id <= last; ++id) {
+      auto c = lane_call(id);
+      auto fn = a.fn();
+      REQUIRE(lane->try_execute(c, fn));
+    }
+  }
 };
 
 } // namespace
 
 TEST_CASE("a lent idle worker takes a call on the caller's own thread") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  auto c = lane_call(7);
-  auto fn = a.fn();
-  REQUIRE(t.lane->try_execute(c, fn));
+  REQUIRE(offer(*t.lane, a, lane_call(7)));
   CHECK(w.link->executed == std::vector<uint64_t>{7});
   CHECK(w.link->execute_thread == std::this_thread::get_id());
   CHECK(t.lane->busy(1));
@@ -127,8 +146,7 @@ TEST_CASE("a lent idle worker takes a call on the caller's own thread") {
 
 TEST_CASE("a worker is idle in the lane again before its caller hears the answer") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   bool idle_when_answered = false;
   fast_lane::answer_fn fn = [&](proto::call_outcome) { idle_when_answered = !t.lane->busy(1); };
   auto c = lane_call(1);
@@ -137,9 +155,7 @@ TEST_CASE("a worker is idle in the lane again before its caller hears the answer
   CHECK(idle_when_answered);
   // ...so a lock-step caller's next call finds it.
   answers a;
-  auto next = lane_call(2);
-  auto fn2 = a.fn();
-  CHECK(t.lane->try_execute(next, fn2));
+  CHECK(offer(*t.lane, a, lane_call(2)));
 }
 
 TEST_CASE("the lane refuses a call it cannot take and leaves the call untouched") {
@@ -167,8 +183,7 @@ TEST_CASE("the lane refuses a call it cannot take and leaves the call untouched"
 
 TEST_CASE("session calls and streams are never taken by the lane") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
   auto fn = a.fn();
   auto in_session = lane_call(1);
@@ -185,8 +200,7 @@ TEST_CASE("session calls and streams are never taken by the lane") {
 
 TEST_CASE("a lane call past its deadline is answered timeout and cancelled, and its worker stays busy until Python answers") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   std::promise<proto::call_outcome> got;
   std::atomic<int> answers_seen{0};
   fast_lane::answer_fn fn = [&](proto::call_outcome o) {
@@ -213,19 +227,14 @@ TEST_CASE("a lane call past its deadline is answered timeout and cancelled, and 
 
 TEST_CASE("a lane call whose worker's port closes fails with its reason and the worker is not lent again") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  auto fn = a.fn();
-  auto c = lane_call(3);
-  REQUIRE(t.lane->try_execute(c, fn));
+  REQUIRE(offer(*t.lane, a, lane_call(3)));
   w.port->close(errc::worker_crashed, "worker-1 died");
   REQUIRE(a.got.size() == 1);
   CHECK(a.got[0].error.code() == errc::worker_crashed);
   CHECK_FALSE(t.lane->busy(1));
-  auto next = lane_call(4);
-  auto fn2 = a.fn();
-  REQUIRE(t.lane->try_execute(next, fn2));
+  REQUIRE(offer(*t.lane, a, lane_call(4)));
   CHECK(t.lane->counts().queued == 1);  // no worker left to run it
   CHECK(t.given_back.empty());
 }
@@ -236,14 +245,10 @@ TEST_CASE("a call the connection refuses as broken fails with worker_crashed and
   w.link->refuse = true;
   t.lane->lend(1, "worker-1", w.port);
   answers a;
-  auto fn = a.fn();
-  auto c = lane_call(3);
-  REQUIRE(t.lane->try_execute(c, fn));
+  REQUIRE(offer(*t.lane, a, lane_call(3)));
   REQUIRE(a.got.size() == 1);
   CHECK(a.got[0].error.code() == errc::worker_crashed);
-  auto next = lane_call(4);
-  auto fn2 = a.fn();
-  REQUIRE(t.lane->try_execute(next, fn2));
+  REQUIRE(offer(*t.lane, a, lane_call(4)));
   CHECK(t.lane->counts().queued == 1);
   CHECK(w.link->executed.empty());
   CHECK(t.lane->counts().errors == 1);
@@ -251,12 +256,9 @@ TEST_CASE("a call the connection refuses as broken fails with worker_crashed and
 
 TEST_CASE("a lent worker that finishes while the pool wants it back is given back, not kept") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  auto fn = a.fn();
-  auto c = lane_call(1);
-  REQUIRE(t.lane->try_execute(c, fn));
+  REQUIRE(offer(*t.lane, a, lane_call(1)));
   t.lane->want_back(true);
   w.answer(1);
   CHECK(a.got.size() == 1);
@@ -268,19 +270,14 @@ TEST_CASE("a lent worker that finishes while the pool wants it back is given bac
 
 TEST_CASE("a revoked worker finishing its call is neither idle in the lane nor given back") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  auto fn = a.fn();
-  auto c = lane_call(1);
-  REQUIRE(t.lane->try_execute(c, fn));
+  REQUIRE(offer(*t.lane, a, lane_call(1)));
   CHECK(t.lane->revoke(1));
   w.answer(1);
   CHECK(a.got.size() == 1);  // its caller still gets the outcome
   CHECK(t.given_back.empty());
-  auto next = lane_call(2);
-  auto fn2 = a.fn();
-  REQUIRE(t.lane->try_execute(next, fn2));
+  REQUIRE(offer(*t.lane, a, lane_call(2)));
   CHECK(w.link->executed == std::vector<uint64_t>{1});  // it waits for a lent worker
 }
 
@@ -301,12 +298,9 @@ TEST_CASE("recall_idle takes back only the idle lent workers") {
 
 TEST_CASE("outcomes of calls from before a new pool attached count for nobody") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  auto fn = a.fn();
-  auto c = lane_call(1);
-  REQUIRE(t.lane->try_execute(c, fn));
+  REQUIRE(offer(*t.lane, a, lane_call(1)));
   t.lane->attach([](uint64_t) {}, nullptr, bounds());  // the pool restarted
   w.answer(1);
   CHECK(a.got.size() == 1);  // the caller still hears
@@ -363,9 +357,7 @@ TEST_CASE("a worker with a port that says hello idle is lent to the lane") {
   t.start(1);
   auto w = t.add_port_worker("worker-1");
   answers a;
-  auto fn = a.fn();
-  auto c = t.long_call(1);
-  REQUIRE(t.lane->try_execute(c, fn));
+  REQUIRE(offer(*t.lane, a, t.long_call(1)));
   CHECK(w.link->executed == std::vector<uint64_t>{1});
   auto s = t.stats();
   CHECK(s.busy == 1);
@@ -392,9 +384,8 @@ TEST_CASE("a call that reaches the pool recalls an idle lent worker and runs the
   REQUIRE(c->ok());
   // Idle again with nothing queued: back in the lane.
   answers a;
-  auto fn = a.fn();
-  auto next = t.long_call(2);
-  CHECK(t.lane->try_execute(next, fn));
+  REQUIRE(offer(*t.lane, a, t.long_call(2)));
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2});
 }
 
 TEST_CASE("while calls wait in the pool's queue a lent worker that finishes comes back and takes them in one batch") {
@@ -402,9 +393,7 @@ TEST_CASE("while calls wait in the pool's queue a lent worker that finishes come
   t.start(1);
   auto w = t.add_port_worker("worker-1");
   answers a;
-  auto fn = a.fn();
-  auto c = t.long_call(1);
-  REQUIRE(t.lane->try_execute(c, fn));
+  REQUIRE(offer(*t.lane, a, t.long_call(1)));
   auto q2 = t.execute(t.long_call(2));
   auto q3 = t.execute(t.long_call(3));
   CHECK(t.stats().queued == 2);
@@ -419,9 +408,8 @@ TEST_CASE("while calls wait in the pool's queue a lent worker that finishes come
   CHECK(q2->ok());
   CHECK(q3->ok());
   // The queue is empty again: the worker is back in the lane.
-  auto next = t.long_call(4);
-  auto fn4 = a.fn();
-  CHECK(t.lane->try_execute(next, fn4));
+  REQUIRE(offer(*t.lane, a, t.long_call(4)));
+  CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3, 4});
 }
 
 TEST_CASE("a lent worker that dies fails its lane call through its port and leaves the lane") {
@@ -429,9 +417,7 @@ TEST_CASE("a lent worker that dies fails its lane call through its port and leav
   t.start(1);
   auto w = t.add_port_worker("worker-1");
   answers a;
-  auto fn = a.fn();
-  auto c = t.long_call(1);
-  REQUIRE(t.lane->try_execute(c, fn));
+  REQUIRE(offer(*t.lane, a, t.long_call(1)));
   w.port->close(errc::worker_crashed, "worker-1 died");
   caf::anon_send_exit(t.port_workers.at(0), caf::exit_reason::kill);
   t.run();
@@ -441,9 +427,7 @@ TEST_CASE("a lent worker that dies fails its lane call through its port and leav
   CHECK(s.workers == 0);
   CHECK(s.worker_crashes == 1);
   // A call now waits for the slot's next worker, which takes it at hello.
-  auto next = t.long_call(2);
-  auto fn2 = a.fn();
-  REQUIRE(t.lane->try_execute(next, fn2));
+  REQUIRE(offer(*t.lane, a, t.long_call(2)));
   CHECK(t.stats().queued == 1);
   auto w2 = t.add_port_worker("worker-1");
   CHECK(w2.link->executed == std::vector<uint64_t>{2});
@@ -457,25 +441,16 @@ TEST_CASE("a pool that shuts down closes its lane") {
   caf::anon_send_exit(t.pool, caf::exit_reason::user_shutdown);
   t.run();
   answers a;
-  auto fn = a.fn();
-  auto c = t.long_call(1);
-  CHECK_FALSE(t.lane->try_execute(c, fn));
+  CHECK_FALSE(offer(*t.lane, a, t.long_call(1)));
 }
 
 // --- the lane's own queue ----------------------------------------------------
 
 TEST_CASE("calls that find every lent worker busy wait in the lane and go in one batch when it frees up") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  std::vector<proto::call> calls;
-  for (uint64_t id = 1; id <= 4; ++id)
-    calls.push_back(lane_call(id));
-  for (auto& c : calls) {
-    auto fn = a.fn();
-    REQUIRE(t.lane->try_execute(c, fn));
-  }
+  t.submit(a, 1, 4);
   CHECK(w.link->executed == std::vector<uint64_t>{1});
   CHECK(t.lane->counts().queued == 3);
   w.answer(1);  // frees it: the queued three go out together, oldest first
@@ -499,16 +474,9 @@ TEST_CASE("calls that find every lent worker busy wait in the lane and go in one
 TEST_CASE("a batch from the lane's queue stops at max_batch and the rest waits for the next turn") {
   lane_fixture t;
   t.lane->attach([](uint64_t) {}, nullptr, bounds(100, 2));
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  std::vector<proto::call> calls;
-  for (uint64_t id = 1; id <= 4; ++id)
-    calls.push_back(lane_call(id));
-  for (auto& c : calls) {
-    auto fn = a.fn();
-    REQUIRE(t.lane->try_execute(c, fn));
-  }
+  t.submit(a, 1, 4);
   w.answer(1);
   CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3});
   w.answer(2);
@@ -519,16 +487,9 @@ TEST_CASE("a batch from the lane's queue stops at max_batch and the rest waits f
 TEST_CASE("the lane's queue is bounded by max_queue: beyond it a call fails at once with queue_full") {
   lane_fixture t;
   t.lane->attach([](uint64_t) {}, nullptr, bounds(2));
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  std::vector<proto::call> calls;
-  for (uint64_t id = 1; id <= 4; ++id)
-    calls.push_back(lane_call(id));
-  for (auto& c : calls) {
-    auto fn = a.fn();
-    REQUIRE(t.lane->try_execute(c, fn));
-  }
+  t.submit(a, 1, 4);
   REQUIRE(a.got.size() == 1);  // call 4: one running, two waiting
   CHECK(a.got[0].error.code() == errc::queue_full);
   CHECK(t.lane->counts().queued == 2);
@@ -537,8 +498,7 @@ TEST_CASE("the lane's queue is bounded by max_queue: beyond it a call fails at o
 
 TEST_CASE("a queued lane call past its deadline leaves the queue with timeout and never runs") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers busy;
   auto first = lane_call(1);
   auto fn1 = busy.fn();
@@ -581,16 +541,14 @@ TEST_CASE("a worker lent while calls wait in the lane takes them at once") {
   auto fn2 = a.fn();
   REQUIRE(t.lane->try_execute(c1, fn1));
   REQUIRE(t.lane->try_execute(c2, fn2));
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   CHECK(w.link->executed == std::vector<uint64_t>{1, 2});
   CHECK(t.lane->busy(1));
 }
 
 TEST_CASE("a worker whose pool wants it back leaves the lane's queued calls for the next lent worker") {
   lane_fixture t;
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
   auto c1 = lane_call(1);
   auto c2 = lane_call(2);
@@ -612,16 +570,9 @@ TEST_CASE("with pipelining a lane worker that answers a call takes another batch
   auto l = bounds(100, 2);
   l.max_in_flight = 4;
   t.lane->attach([](uint64_t) {}, nullptr, l);
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  std::vector<proto::call> calls;
-  for (uint64_t id = 1; id <= 7; ++id)
-    calls.push_back(lane_call(id));
-  for (auto& c : calls) {
-    auto fn = a.fn();
-    REQUIRE(t.lane->try_execute(c, fn));
-  }
+  t.submit(a, 1, 7);
   CHECK(w.link->executed == std::vector<uint64_t>{1});
   w.answer(1);  // holds none: takes a batch of 2
   CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3});
@@ -637,16 +588,9 @@ TEST_CASE("without pipelining a lane worker takes queued calls only when it hold
   auto l = bounds(100, 2);
   l.max_in_flight = 2;
   t.lane->attach([](uint64_t) {}, nullptr, l);
-  auto w = open_port();
-  t.lane->lend(1, "worker-1", w.port);
+  auto w = t.lend_one();
   answers a;
-  std::vector<proto::call> calls;
-  for (uint64_t id = 1; id <= 4; ++id)
-    calls.push_back(lane_call(id));
-  for (auto& c : calls) {
-    auto fn = a.fn();
-    REQUIRE(t.lane->try_execute(c, fn));
-  }
+  t.submit(a, 1, 4);
   w.answer(1);
   CHECK(w.link->executed == std::vector<uint64_t>{1, 2, 3});
   w.answer(2);  // still holds 3: nothing more
