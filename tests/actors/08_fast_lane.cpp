@@ -345,8 +345,13 @@ struct lane_pool_fixture : pool_fixture {
     return p;
   }
 
+  /// A call with a deadline an hour away on the lane's clock (the real
+  /// steady clock; the pool's clock here is the test coordinator's virtual
+  /// one, which counts from another origin).
   proto::call long_call(uint64_t id) {
-    return make_call(id, std::chrono::hours(1));
+    auto c = make_call(id);
+    c.deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    return c;
   }
 };
 
