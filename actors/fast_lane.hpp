@@ -70,12 +70,12 @@ public:
 
   struct limits {
     std::size_t max_queue = 1000;
-    std::size_t max_batch = 16;
+    std::size_t max_batch = 32;
     std::size_t max_batch_bytes = std::size_t{1} << 20;
     /// Pipelining, as in the pool: a worker that answers a call while it
     /// still holds others takes another batch if a whole one fits below
     /// this many held calls (<= max_batch: off).
-    std::size_t max_in_flight = 16;
+    std::size_t max_in_flight = 32;
   };
 
   /// A (new) pool takes the lane over: every worker lent before is

@@ -74,7 +74,7 @@ int run(int argc, char** argv) {
   std::size_t max_in_flight = 0;
   app.add_option("--max-in-flight", max_in_flight,
                  "config.max_in_flight_per_worker for every runtime (default: the config's; "
-                 "max_batch = 16 or less: no pipelining)");
+                 "max_batch or less: no pipelining)");
   std::size_t max_batch = 0;
   app.add_option("--max-batch", max_batch, "config.max_batch for every runtime (default: the config's)");
   bool no_fast_lane = false;

@@ -5,6 +5,7 @@
 // more queued calls when a whole batch fits below max_in_flight_per_worker.
 #include <fmt/format.h>
 
+#include "actors/config.hpp"
 #include "actors/pool_harness.hpp"
 
 using namespace snakepit;
@@ -62,11 +63,14 @@ TEST_CASE("spawn_pool rejects max_batch, max_batch_bytes or max_in_flight_per_wo
   CHECK(from_caf_error(p.error()).message().find("max_in_flight_per_worker") != std::string::npos);
 }
 
-TEST_CASE("the default pool batches up to 16 calls and does not pipeline (max_in_flight_per_worker = max_batch)") {
+TEST_CASE("the default pool batches up to 32 calls and does not pipeline (max_in_flight_per_worker = max_batch)") {
   pool_options opts;
-  CHECK(opts.max_batch == 16);
+  CHECK(opts.max_batch == 32);
   CHECK(opts.max_batch_bytes == std::size_t{1} << 20);
-  CHECK(opts.max_in_flight_per_worker == 16);
+  CHECK(opts.max_in_flight_per_worker == 32);
+  snakepit::config cfg;
+  CHECK(cfg.max_batch == opts.max_batch);
+  CHECK(cfg.max_in_flight_per_worker == opts.max_in_flight_per_worker);
 }
 
 TEST_CASE("an idle worker gets a new call at once and alone") {
