@@ -274,23 +274,22 @@ bool fast_lane::try_execute(call& c, answer_fn& answer) {
   std::weak_ptr<call_port> weak_port = port;
   auto refused = port->submit(std::move(c), [settle, weak_port](call_outcome out) {
     auto p = weak_port.lock();
-    settle(std::move(out), !p || p->is_closed());
+    settle(std::move(out), !p || p->is_closed() ? call_end::port_closed : call_end::answered);
   });
   if (refused) {
-    bool broken = refused->code() == errc::worker_crashed;
-    settle(call_outcome::failed(std::move(*refused)), broken);
+    auto how = refused->code() == errc::worker_crashed ? call_end::refused_broken : call_end::refused;
+    settle(call_outcome::failed(std::move(*refused)), how);
   }
   return true;
 }
 
-std::function<void(call_outcome, bool)> fast_lane::settler(std::shared_ptr<lane_call> st,
-                                                           worker_key key) {
+fast_lane::settle_fn fast_lane::settler(std::shared_ptr<lane_call> st, worker_key key) {
   std::weak_ptr<fast_lane> weak = weak_from_this();
-  return [weak, st = std::move(st), key](call_outcome out, bool broken) {
+  return [weak, st = std::move(st), key](call_outcome out, call_end how) {
     if (auto lane = weak.lock()) {
       // The worker is free again (or has its next batch) before its caller
       // hears: a lock-step caller's next call finds it idle.
-      lane->finished(key, st->epoch, broken);
+      lane->finished(key, st->epoch, how);
       if (!st->claim())
         return;
       lane->timer_.cancel(st->timer);
@@ -345,7 +344,7 @@ void fast_lane::send_batch(batch b) {
       (*first.observer)(ev);
     }
   }
-  std::vector<std::function<void(call_outcome, bool)>> settles;
+  std::vector<settle_fn> settles;
   std::vector<call_port::submission> subs;
   settles.reserve(b.calls.size());
   subs.reserve(b.calls.size());
@@ -354,14 +353,16 @@ void fast_lane::send_batch(batch b) {
     settles.push_back(settler(q.st, b.key));
     subs.push_back({std::move(q.c), [settle = settles.back(), weak_port](call_outcome out) {
                       auto p = weak_port.lock();
-                      settle(std::move(out), !p || p->is_closed());
+                      settle(std::move(out), !p || p->is_closed() ? call_end::port_closed
+                                                                   : call_end::answered);
                     }});
   }
   auto refused = b.port->submit(std::move(subs));
   for (std::size_t i = 0; i < refused.size(); ++i)
     if (refused[i]) {
-      bool broken = refused[i]->code() == errc::worker_crashed;
-      settles[i](call_outcome::failed(std::move(*refused[i])), broken);
+      auto how =
+        refused[i]->code() == errc::worker_crashed ? call_end::refused_broken : call_end::refused;
+      settles[i](call_outcome::failed(std::move(*refused[i])), how);
     }
 }
 
@@ -375,7 +376,8 @@ void fast_lane::count(uint64_t epoch, bool ok) {
     ++figures_.errors;
 }
 
-void fast_lane::finished(worker_key key, uint64_t epoch, bool broken) {
+void fast_lane::finished(worker_key key, uint64_t epoch, call_end how) {
+  const bool broken = how == call_end::port_closed || how == call_end::refused_broken;
   give_back_fn back;
   batch b;
   {
@@ -386,7 +388,8 @@ void fast_lane::finished(worker_key key, uint64_t epoch, bool broken) {
     if (it == lent_.end())
       return;  // revoked meanwhile (down, retired, closed)
     auto& w = it->second;
-    ++figures_.slot_requests[w.slot];
+    if (how == call_end::answered)
+      ++figures_.slot_requests[w.slot];
     if (w.held == 0)
       return;
     if (--w.held > 0) {

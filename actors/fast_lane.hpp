@@ -147,17 +147,26 @@ private:
     std::size_t bytes = 0;
   };
 
-  /// The worker finished a call of epoch `epoch`: it takes queued calls,
-  /// waits idle, goes back to the pool, or (broken: its port closed) is
+  /// How a call sent to a worker came to an end there.
+  enum class call_end {
+    answered,        // Python's outcome (counts as a request the slot served)
+    port_closed,     // the port failed it: the worker is going
+    refused,         // never went out (e.g. its deadline had passed)
+    refused_broken,  // never went out: the connection is broken
+  };
+  using settle_fn = std::function<void(call_outcome, call_end)>;
+
+  /// The worker is done with a call of epoch `epoch`: it takes queued calls,
+  /// waits idle, goes back to the pool, or (its port closed or broken) is
   /// forgotten.
-  void finished(worker_key key, uint64_t epoch, bool broken);
+  void finished(worker_key key, uint64_t epoch, call_end how);
   /// Moves the oldest queued calls (the batch bounds, and the room below
   /// max_in_flight) onto worker `key`.
   void take_batch_locked(worker_key key, lent_worker& w, batch& out);
   /// Sends a batch taken by take_batch_locked, reporting its events.
   void send_batch(batch b);
   /// What the port's thread does with a sent call's outcome.
-  std::function<void(call_outcome, bool)> settler(std::shared_ptr<lane_call> st, worker_key key);
+  settle_fn settler(std::shared_ptr<lane_call> st, worker_key key);
   /// Counts a call's answer (by whoever gave it).
   void count(uint64_t epoch, bool ok);
 

@@ -252,6 +252,7 @@ TEST_CASE("a call the connection refuses as broken fails with worker_crashed and
   CHECK(t.lane->counts().queued == 1);
   CHECK(w.link->executed.empty());
   CHECK(t.lane->counts().errors == 1);
+  CHECK(t.lane->counts().slot_requests.empty());  // the worker never served it
 }
 
 TEST_CASE("a lent worker that finishes while the pool wants it back is given back, not kept") {
