@@ -54,8 +54,12 @@ public:
   /// The future is ready when the call has its outcome (or its deadline).
   std::future<result<json>> execute_async(const std::string& tool, json args = json::object(),
                                           call_options options = {});
-  /// `done` runs once, on one of the runtime's threads: keep it quick and
-  /// thread-safe, and do not call the runtime's blocking functions from it.
+  /// `done` runs once, on one of the runtime's threads (the one that read the
+  /// outcome, or the deadline timer's): keep it quick and thread-safe, and do
+  /// not call the runtime's blocking functions from it. An error known at once
+  /// (runtime shut down, arguments not an object, queue full, a connection
+  /// that refuses the call) runs `done` on the calling thread before this
+  /// returns. Calling execute_async from `done` is fine.
   void execute_async(const std::string& tool, json args,
                      std::function<void(result<json>)> done, call_options options = {});
   /// Calls a streaming tool; `on_chunk` runs on this thread for each chunk,
