@@ -69,9 +69,10 @@ struct config {
   std::size_t max_in_flight_per_worker = 32;
   /// A call (outside a session, not a stream) that finds a worker idle goes
   /// from the caller's thread straight into that worker's connection, and
-  /// the thread that reads its outcome answers the caller: no actor hop
-  /// (actors/fast_lane.hpp). Calls that must wait still go through the
-  /// pool's queue and batching. false: every call through the pool actor.
+  /// the thread that reads its outcome answers the caller; one that finds
+  /// every worker busy waits in the lane's own queue, batched the same way:
+  /// no actor hop either way (actors/fast_lane.hpp). false: every call
+  /// through the pool actor.
   bool fast_lane = true;
   affinity_mode affinity = affinity_mode::hint;
 

@@ -753,16 +753,11 @@ private:
 
   void on_lane_return(uint64_t key) {
     auto it = workers_.find(key);
+    // A worker that went down or was retired was unlent then: a lent one is
+    // always its slot's current worker.
     if (it == workers_.end() || !it->second.lent)
-      return;  // down or replaced meanwhile
-    it->second.lent = false;
-    if (!is_current(key, it->second)) {
-      if (!it->second.busy()) {
-        demonitor(it->second.handle);
-        workers_.erase(it);
-      }
       return;
-    }
+    it->second.lent = false;
     if (!it->second.busy())
       became_idle(key);
     sync_lane();
@@ -1049,8 +1044,10 @@ private:
 
   pool_stats stats() const {
     auto s = stats_;
+    s.queued = queue_.size();
     if (opts_.lane) {
       auto lane = opts_.lane->counts();
+      s.queued += lane.queued;
       s.requests += lane.requests;
       s.completed += lane.completed;
       s.errors += lane.errors;
@@ -1069,9 +1066,6 @@ private:
         ++s.busy;
     }
     s.available = s.workers - s.busy;
-    s.queued = queue_.size();
-    if (opts_.lane)
-      s.queued += opts_.lane->counts().queued;
     return s;
   }
 
