@@ -178,47 +178,9 @@ bool fast_lane::try_execute(call& c, answer_fn& answer) {
   enum { run_now, queued, full } placed = run_now;
   std::size_t waiting = 0;
   std::weak_ptr<fast_lane> weak = weak_from_this();
-  // The deadline covers queue and run time; fired, it answers timeout and
-  // takes the call out of the queue, or cancels it on its worker.
   auto on_deadline = [weak, st] {
-    if (!st->claim())
-      return;
-    bool was_queued = false;
-    std::shared_ptr<call_port> port;
-    if (auto lane = weak.lock()) {
-      std::lock_guard<std::mutex> guard{lane->mx_};
-      if (st->queued) {
-        st->queued = false;
-        was_queued = true;
-        auto& q = lane->queue_;
-        auto it = std::find_if(q.begin(), q.end(), [&](const queued_call& e) { return e.st == st; });
-        if (it != q.end())
-          q.erase(it);
-      } else {
-        port = st->port.lock();
-      }
-      if (st->epoch == lane->epoch_) {
-        ++lane->figures_.errors;
-        lane->figures_.queue_timeouts += was_queued;
-      }
-    }
-    auto waited = millis(clock_type::now() - st->accepted_at);
-    snakepit::error why =
-      was_queued
-        ? snakepit::error{errc::timeout,
-                          fmt::format("call {} ('{}') waited {} ms in the queue and reached its "
-                                      "deadline",
-                                      st->call_id, st->tool, waited)}
-        : snakepit::error{errc::timeout,
-                          fmt::format("call {} ('{}') reached its deadline after {} ms on worker "
-                                      "{}; cancelled",
-                                      st->call_id, st->tool, waited, st->slot)};
-    st->report(was_queued ? pool_event_kind::queue_timeout : pool_event_kind::call_failed, &why);
-    st->answer(call_outcome::failed(std::move(why)));
-    // Dispatched: the worker stays busy with it until Python answers (it
-    // always does).
-    if (port)
-      port->cancel(st->call_id);
+    auto lane = weak.lock();
+    expire(st, lane.get());
   };
   {
     std::lock_guard<std::mutex> guard{mx_};
@@ -265,22 +227,58 @@ bool fast_lane::try_execute(call& c, answer_fn& answer) {
     st->report(pool_event_kind::call_queued);
     return true;
   }
-  st->report(pool_event_kind::call_dispatched);
   // Scheduled before the call goes out, so its outcome finds the timer's id.
   st->timer = timer_.schedule(c.deadline, on_deadline);
-  auto settle = settler(st, key);
-  // The port holds the outcome function until the call settles: a weak
-  // handle keeps it from holding itself.
-  std::weak_ptr<call_port> weak_port = port;
-  auto refused = port->submit(std::move(c), [settle, weak_port](call_outcome out) {
-    auto p = weak_port.lock();
-    settle(std::move(out), !p || p->is_closed() ? call_end::port_closed : call_end::answered);
-  });
-  if (refused) {
-    auto how = refused->code() == errc::worker_crashed ? call_end::refused_broken : call_end::refused;
-    settle(call_outcome::failed(std::move(*refused)), how);
-  }
+  batch one;
+  one.key = key;
+  one.port = std::move(port);
+  one.calls.push_back({std::move(c), st, 0});
+  send_batch(std::move(one));
   return true;
+}
+
+void fast_lane::expire(const std::shared_ptr<lane_call>& st, fast_lane* lane) {
+  if (!st->claim())
+    return;
+  // The deadline covers queue and run time: a queued call leaves the
+  // queue, a dispatched one is cancelled on its worker.
+  bool was_queued = false;
+  std::shared_ptr<call_port> port;
+  if (lane) {
+    std::lock_guard<std::mutex> guard{lane->mx_};
+    auto& queue = lane->queue_;
+    if (st->queued) {
+      st->queued = false;
+      was_queued = true;
+      auto it = std::find_if(queue.begin(), queue.end(),
+                             [&](const queued_call& e) { return e.st == st; });
+      if (it != queue.end())
+        queue.erase(it);
+    } else {
+      port = st->port.lock();
+    }
+    if (st->epoch == lane->epoch_) {
+      ++lane->figures_.errors;
+      lane->figures_.queue_timeouts += was_queued;
+    }
+  }
+  auto waited = millis(clock_type::now() - st->accepted_at);
+  snakepit::error why =
+    was_queued
+      ? snakepit::error{errc::timeout,
+                        fmt::format("call {} ('{}') waited {} ms in the queue and reached its "
+                                    "deadline",
+                                    st->call_id, st->tool, waited)}
+      : snakepit::error{errc::timeout,
+                        fmt::format("call {} ('{}') reached its deadline after {} ms on worker "
+                                    "{}; cancelled",
+                                    st->call_id, st->tool, waited, st->slot)};
+  st->report(was_queued ? pool_event_kind::queue_timeout : pool_event_kind::call_failed, &why);
+  st->answer(call_outcome::failed(std::move(why)));
+  // Dispatched: the worker stays busy with it until Python answers (it
+  // always does).
+  if (port)
+    port->cancel(st->call_id);
 }
 
 fast_lane::settle_fn fast_lane::settler(std::shared_ptr<lane_call> st, worker_key key) {

@@ -163,8 +163,13 @@ private:
   /// Moves the oldest queued calls (the batch bounds, and the room below
   /// max_in_flight) onto worker `key`.
   void take_batch_locked(worker_key key, lent_worker& w, batch& out);
-  /// Sends a batch taken by take_batch_locked, reporting its events.
+  /// Sends calls booked on one worker (a batch taken by take_batch_locked,
+  /// or one call that found it idle), reporting their events.
   void send_batch(batch b);
+  /// A call's deadline passed: answers timeout (if nobody answered first),
+  /// taking it out of the queue or cancelling it on its worker (`lane` is
+  /// null when the lane is being destroyed: the caller still hears).
+  static void expire(const std::shared_ptr<lane_call>& st, fast_lane* lane);
   /// What the port's thread does with a sent call's outcome.
   settle_fn settler(std::shared_ptr<lane_call> st, worker_key key);
   /// Counts a call's answer (by whoever gave it).
