@@ -1,9 +1,10 @@
 // Figure 8: a saturated pool and a peer. Two workers, echo(x: 16 bytes):
 //
-//  * ours: one thread keeps 64 calls in flight with execute_async (each
-//    answer lets the thread submit the next), calls/s over a window and the
-//    latency (submit → answer) p99 of those calls; and one caller in
-//    lock-step (execute after execute), p50;
+//  * ours: 64 chains of execute_async calls (each answer's callback submits
+//    the next, as the mp.Pool peer does), calls/s over a window and the
+//    latency (submit → answer) p99 of those calls; the same 64 in flight
+//    from one submitting thread woken per answer (printed, no target); and
+//    one caller in lock-step (execute after execute), p50;
 //  * raw: two raw servers, one Channel stream each, 32 requests outstanding
 //    per stream, freed room refilled with one HostFrame (run_pipelined_streams);
 //  * peer: Python's multiprocessing.Pool with 2 processes doing the same
@@ -14,6 +15,7 @@
 
 #include <cstdio>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -33,8 +35,65 @@ namespace {
 
 constexpr int inflight = 64;
 
-/// One thread keeps `inflight` execute_async calls open for `window`.
+/// `inflight` chains of execute_async calls for `window`: each answer's
+/// callback submits the chain's next call, as multiprocessing.Pool's peer
+/// refills from its callback. No host thread wakes per answer.
 saturated_result ours_saturated(snakepit::runtime& rt, std::chrono::milliseconds window) {
+  struct chains {
+    std::mutex mx;
+    std::condition_variable cv;
+    int open = 0;
+    bool stop = false;
+    std::string first_error;
+    saturated_result out;
+  } st;
+  const snakepit::json args{{"x", echo_payload}};
+  std::function<void()> submit = [&] {
+    auto t0 = bench_clock::now();
+    rt.execute_async("echo", args, [&, t0](snakepit::result<snakepit::json> r) {
+      auto t = bench_clock::now();
+      {
+        std::lock_guard<std::mutex> guard{st.mx};
+        if (!r && st.first_error.empty())
+          st.first_error = "echo: " + r.error().to_string();
+        if (!st.stop) {
+          ++st.out.calls;
+          st.out.latency_us.push_back(std::chrono::duration<double, std::micro>(t - t0).count());
+        }
+        if (st.stop || !st.first_error.empty()) {
+          if (--st.open == 0)
+            st.cv.notify_all();
+          return;
+        }
+      }
+      submit();
+    });
+  };
+  auto start = bench_clock::now();
+  {
+    std::lock_guard<std::mutex> guard{st.mx};
+    st.open = inflight;
+  }
+  for (int i = 0; i < inflight; ++i)
+    submit();
+  std::unique_lock<std::mutex> lock{st.mx};
+  st.cv.wait_until(lock, start + window, [&] { return st.open == 0; });
+  st.stop = true;
+  double elapsed = stopwatch::seconds_since(start);
+  // Every callback refers to this frame: wait for the last one.
+  st.cv.wait(lock, [&] { return st.open == 0; });
+  if (!st.out.calls && st.first_error.empty())
+    st.first_error = "no call answered";
+  if (!st.first_error.empty())
+    throw bench_error(st.first_error);
+  st.out.seconds = elapsed;
+  st.out.per_second = static_cast<double>(st.out.calls) / elapsed;
+  return std::move(st.out);
+}
+
+/// One submitting thread keeps `inflight` calls open: each answer wakes it to
+/// submit the next (a host thread per answer, the costlier pattern).
+saturated_result ours_one_submitter(snakepit::runtime& rt, std::chrono::milliseconds window) {
   std::mutex mx;
   std::condition_variable cv;
   int open = 0;
@@ -52,16 +111,12 @@ saturated_result ours_saturated(snakepit::runtime& rt, std::chrono::milliseconds
         break;
       ++open;
     }
-    auto t0 = bench_clock::now();
-    rt.execute_async("echo", args, [&, t0](snakepit::result<snakepit::json> r) {
-      auto t = bench_clock::now();
+    rt.execute_async("echo", args, [&](snakepit::result<snakepit::json> r) {
       std::lock_guard<std::mutex> guard{mx};
       if (!r && first_error.empty())
         first_error = "echo: " + r.error().to_string();
-      if (counting) {
+      if (counting)
         ++out.calls;
-        out.latency_us.push_back(std::chrono::duration<double, std::micro>(t - t0).count());
-      }
       --open;
       cv.notify_all();
     });
@@ -69,7 +124,6 @@ saturated_result ours_saturated(snakepit::runtime& rt, std::chrono::milliseconds
   std::unique_lock<std::mutex> lock{mx};
   counting = false;
   double elapsed = stopwatch::seconds_since(start);
-  // Every callback refers to this frame: wait for the last one.
   cv.wait(lock, [&] { return open == 0; });
   if (!first_error.empty())
     throw bench_error(first_error);
@@ -129,6 +183,7 @@ void figure_saturated(const bench_options& opts, report& out) {
   for (int i = 0; i < warmup; ++i)
     expect_ok(rt->execute("echo", args), "echo");
   (void) ours_saturated(*rt, std::chrono::milliseconds(200));
+  (void) ours_one_submitter(*rt, std::chrono::milliseconds(200));
   (void) run_pipelined_streams(conns, request, inflight / 2, std::chrono::milliseconds(200));
 
   std::vector<pid_t> ours_pids, raw_pids;
@@ -142,6 +197,7 @@ void figure_saturated(const bench_options& opts, report& out) {
   std::vector<double> ours_lockstep;
   saturated_result ours_sat, raw_sat;
   double ours_seconds = 0, raw_seconds = 0;
+  double one_submitter_per_second = 0;
   peer_result peer;
   for (int rep = 0; rep < reps; ++rep) {
     check_interrupted();
@@ -163,6 +219,7 @@ void figure_saturated(const bench_options& opts, report& out) {
     ours_sat.calls += o.calls;
     ours_seconds += o.seconds;
     ours_sat.latency_us.insert(ours_sat.latency_us.end(), o.latency_us.begin(), o.latency_us.end());
+    one_submitter_per_second += ours_one_submitter(*rt, window).per_second / reps;
 
     check_interrupted();
     cpu_meter raw_meter{raw_pids};
@@ -190,9 +247,10 @@ void figure_saturated(const bench_options& opts, report& out) {
   t.ours = ours_sat.per_second;
   t.raw = raw_sat.per_second;
   t.raw_label = "raw streams, 2 x 32 pipelined";
-  t.cmp = comparison::ratio_pct;
-  t.target = 90;
-  t.note = fmt::format("2 workers, execute_async from 1 thread; CPU/call host {:.0f} us (raw {:.0f}), "
+  // Issue 7's floor; the column shows ours as a share of the raw streams.
+  t.cmp = comparison::at_least;
+  t.target = 100000;
+  t.note = fmt::format("2 workers, 64 execute_async callback chains; CPU/call host {:.0f} us (raw {:.0f}), "
                        "workers {:.0f} us (raw {:.0f}); {:.0f} % of calls in batches of {:.1f} "
                        "(max_batch {}, max_in_flight_per_worker {}); {:.1f} s x {}",
                        ours_cpu.host, raw_cpu.host, ours_cpu.workers, raw_cpu.workers,
@@ -204,6 +262,17 @@ void figure_saturated(const bench_options& opts, report& out) {
                        make_config(opts, 2).max_batch, make_config(opts, 2).max_in_flight_per_worker,
                        static_cast<double>(window.count()) / 1000.0, reps);
   out.add(std::move(t));
+
+  row one;
+  one.figure = "saturated";
+  one.name = "64 in flight from one submitting thread";
+  one.unit = "calls/s";
+  one.ours = one_submitter_per_second;
+  one.raw = raw_sat.per_second;
+  one.raw_label = "raw streams, 2 x 32 pipelined";
+  one.cmp = comparison::ratio_pct;
+  one.note = "execute_async, the thread woken per answer to submit the next";
+  out.add(std::move(one));
 
   row l;
   l.figure = "saturated";

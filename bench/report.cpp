@@ -20,7 +20,7 @@ std::string format_value(double v, const std::string& unit) {
 }
 
 std::optional<double> comparison_value(const row& r) {
-  if (r.cmp == comparison::absolute)
+  if (r.cmp == comparison::absolute || r.cmp == comparison::at_least)
     return r.ours;
   if (!r.raw || *r.raw == 0)
     return std::nullopt;
@@ -32,6 +32,7 @@ std::optional<double> comparison_value(const row& r) {
     case comparison::ratio_pct:
       return r.ours / *r.raw * 100.0;
     case comparison::absolute:
+    case comparison::at_least:
       break;
   }
   return std::nullopt;
@@ -47,6 +48,8 @@ const char* comparison_name(comparison c) {
       return "ratio_pct";
     case comparison::absolute:
       return "absolute";
+    case comparison::at_least:
+      return "at_least";
   }
   return "?";
 }
@@ -56,6 +59,9 @@ constexpr const char* row_format = "{:<38} {:>14} {:>14} {:>12}  {:<17} {}\n";
 } // namespace
 
 std::string describe_comparison(const row& r) {
+  // A floor on ours alone still shows how it stands against its anchor.
+  if (r.cmp == comparison::at_least)
+    return r.raw && *r.raw != 0 ? fmt::format("{:.0f} %", r.ours / *r.raw * 100.0) : "-";
   auto v = comparison_value(r);
   if (!v || r.cmp == comparison::absolute)
     return "-";
@@ -67,6 +73,7 @@ std::string describe_comparison(const row& r) {
     case comparison::ratio_pct:
       return fmt::format("{:.0f} %", *v);
     case comparison::absolute:
+    case comparison::at_least:
       break;
   }
   return "-";
@@ -86,6 +93,8 @@ std::optional<bool> target_met(const row& r) {
       return *v >= *r.target;
     case comparison::absolute:
       return *v < *r.target;
+    case comparison::at_least:
+      return *v >= *r.target;
   }
   return std::nullopt;
 }
@@ -106,6 +115,9 @@ std::string describe_target(const row& r) {
       break;
     case comparison::absolute:
       t = fmt::format("< {}", format_value(*r.target, r.unit));
+      break;
+    case comparison::at_least:
+      t = fmt::format(">= {}", format_value(*r.target, r.unit));
       break;
   }
   auto met = target_met(r);

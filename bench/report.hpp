@@ -17,6 +17,7 @@ enum class comparison {
   delta,         // ours - raw in the row's unit, target: at most that much
   ratio_pct,     // ours / raw in %, target: at least that much
   absolute,      // ours alone, target: below that value
+  at_least,      // ours alone, target: at least that value (ours / raw shown)
 };
 
 struct row {

@@ -6,7 +6,8 @@ reads the next HostFrame itself, so a call made in lock-step costs no thread
 hand-off. A helper thread reads only while a call has been running for longer
 than SLOW_CALL_S, so that cancels (and new requests) arriving meanwhile are
 seen. Exactly one of the two reads at a time (it holds the "read token");
-calls go through one queue either way, cancels into the registry. Frames
+calls go through one queue either way (a frame's calls as one list),
+cancels into the registry. Frames
 travel as bytes (see frames.py): the Channel's RPC handler is registered
 without protobuf (de)serializers.
 
@@ -18,6 +19,7 @@ frame each, as they are produced; replies made before a stream starts are
 sent before it.
 """
 
+import collections
 import functools
 import logging
 import queue
@@ -45,7 +47,7 @@ SLOW_CALL_S = 0.005
 # woken by the next one (an idle worker's threads all sleep).
 HELPER_IDLE_S = 0.05
 
-# Queue markers; calls travel as Call objects.
+# Queue markers; calls travel as lists of Call objects, one per frame.
 _HOST_CLOSED = object()
 _SHUTTING_DOWN = object()
 # The helper gave the read token back: the generator reads again.
@@ -68,28 +70,34 @@ class CancelRegistry:
 
     Only ids that are queued or running are recorded, so cancels for calls
     already answered leave nothing behind.
+
+    No lock: each set operation is atomic under the GIL, and the orders
+    below keep the invariant when the reader's ``cancel`` and the runner's
+    ``closed`` interleave (``cancel`` records first and checks after,
+    ``closed`` forgets in the opposite order), so a cancel never outlives its
+    call. ``opened`` and ``cancel`` come from whichever thread reads frames,
+    one at a time and in frame order.
     """
 
     def __init__(self):
-        self._lock = threading.Lock()
         self._open = set()
         self._cancelled = set()
 
     def opened(self, request_ids) -> None:
-        with self._lock:
-            self._open.update(request_ids)
+        self._open.update(request_ids)
 
     def cancel(self, request_ids) -> None:
-        with self._lock:
-            self._cancelled.update(i for i in request_ids if i in self._open)
+        for request_id in request_ids:
+            self._cancelled.add(request_id)
+            if request_id not in self._open:
+                self._cancelled.discard(request_id)
 
     def is_cancelled(self, request_id: int) -> bool:
         return request_id in self._cancelled
 
     def closed(self, request_id: int) -> None:
-        with self._lock:
-            self._open.discard(request_id)
-            self._cancelled.discard(request_id)
+        self._open.discard(request_id)
+        self._cancelled.discard(request_id)
 
 
 class ChannelSession:
@@ -104,6 +112,8 @@ class ChannelSession:
         self._host_frames = host_frames
         self._context = context
         self._queue = queue.SimpleQueue()
+        # Calls of the frame taken last, not yet run (the generator's own).
+        self._pending = collections.deque()
         self._cancels = CancelRegistry()
         self._shutting_down = False
         self._lock = threading.Lock()
@@ -168,7 +178,7 @@ class ChannelSession:
                         yield b"".join(pieces)
                     yield from self._stream(item)
                     break
-                piece = self._reply(item)
+                piece = self._reply(item, not pieces)
                 pieces.append(piece)
                 batch_bytes += len(piece)
                 if len(pieces) >= MAX_BATCH_REPLIES or batch_bytes >= MAX_BATCH_BYTES:
@@ -206,15 +216,24 @@ class ChannelSession:
                 continue
             item = pending.get()
             self._generator_waiting = False
+            if item.__class__ is list:
+                self._pending.extend(item)
+                return self._pending.popleft()
             if item is not _WAKE:
                 return item
 
     def _take_queued(self):
-        """The next queued item, or None if there is none (only this thread
-        takes from the queue)."""
-        pending = self._queue
-        while not pending.empty():
-            item = pending.get_nowait()
+        """The next queued item (a Call or a marker), or None if there is
+        none (only the generator takes from the queue)."""
+        pending = self._pending
+        if pending:
+            return pending.popleft()
+        frames = self._queue
+        while not frames.empty():
+            item = frames.get_nowait()
+            if item.__class__ is list:
+                pending.extend(item)
+                return pending.popleft()
             if item is not _WAKE:
                 return item
         return None
@@ -238,9 +257,7 @@ class ChannelSession:
             return False
         if calls:
             self._cancels.opened([call.id for call in calls])
-            put = self._queue.put
-            for call in calls:
-                put(call)
+            self._queue.put(calls)
         if cancels:
             self._cancels.cancel(cancels)
         return True
@@ -308,7 +325,15 @@ class ChannelSession:
 
     # --- running calls ---------------------------------------------------------
 
-    def _call_started(self) -> None:
+    def _call_started(self, first_of_batch: bool = True) -> None:
+        if not first_of_batch:
+            # Calls of a batch start back to back: the helper, awake since
+            # the batch's first call, cannot reach its idle park between them
+            # (that takes HELPER_IDLE_S without a call starting), so it needs
+            # no wake-up and the plain stores are safe under the GIL.
+            self._running_since = monotonic()
+            self._calls_started += 1
+            return
         with self._lock:
             self._running_since = monotonic()
             self._calls_started += 1
@@ -321,27 +346,23 @@ class ChannelSession:
         # reads one frame more.
         self._running_since = None
 
-    def _reply(self, call) -> bytes:
-        request_id = call.id
-        cancelled = functools.partial(self._cancels.is_cancelled, request_id)
-        self._call_started()
+    def _reply(self, call, first_of_batch: bool) -> bytes:
+        self._call_started(first_of_batch)
         try:
-            return self._runner.reply(call, cancelled, FramePieces)
+            return self._runner.reply(call, self._cancels.is_cancelled, FramePieces)
         finally:
-            self._call_done()
-            self._cancels.closed(request_id)
+            self._running_since = None  # see _call_done
+            self._cancels.closed(call.id)
 
     def _stream(self, call) -> Iterator[bytes]:
         """One frame per chunk (a WorkerFrame holding one chunk is the chunk's
         own field bytes)."""
-        request_id = call.id
-        cancelled = functools.partial(self._cancels.is_cancelled, request_id)
         self._call_started()
         try:
-            yield from self._runner.stream(call, cancelled, FramePieces)
+            yield from self._runner.stream(call, self._cancels.is_cancelled, FramePieces)
         finally:
             self._call_done()
-            self._cancels.closed(request_id)
+            self._cancels.closed(call.id)
 
     def _refuse_queued(self, item) -> list:
         """CANCELLED replies for ``item`` and every call still queued."""

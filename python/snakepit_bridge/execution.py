@@ -36,7 +36,10 @@ _TOOL_FAILURES = (Exception, SystemExit)
 # that is not valid UTF-8).
 _ENCODE_FAILURES = (TypeError, ValueError, OverflowError)
 
-Cancelled = Callable[[], bool]
+# Whether the host cancelled a call, asked with the call's id: the Channel
+# passes one bound method for all its calls (no closure per call); a
+# zero-argument form is only made for a tool that takes a context.
+Cancelled = Callable[[int], bool]
 
 
 class Answers(Protocol):
@@ -76,7 +79,7 @@ class RequestRunner:
                     f"tool {tool.name!r} streams: call it with ExecuteStream or on the Channel"
                 )
             result = tool.invoke(kwargs, ctx)
-            if cancelled():
+            if cancelled(request_id):
                 raise RequestCancelledError(f"request {request_id} was cancelled while it ran")
         except BridgeError as exc:
             return answers.error(request_id, refusal(exc))
@@ -138,7 +141,7 @@ class RequestRunner:
     def _prepare(self, call: Call, cancelled: Cancelled):
         """Resolve the tool and refuse a dead call; (tool, kwargs, ctx)."""
         tool = self._adapter.lookup(call.tool)
-        if cancelled():
+        if cancelled(call.id):
             raise RequestCancelledError(f"request {call.id} was cancelled before it started")
         if call.deadline is not None and monotonic() >= call.deadline:
             raise RequestTimeoutError(
@@ -146,14 +149,20 @@ class RequestRunner:
             )
         ctx = None
         if tool.wants_context:
+            request_id = call.id
             ctx = SessionContext(
-                call.id, call.session_id, call.metadata, cancelled, self._bridge, call.deadline
+                request_id,
+                call.session_id,
+                call.metadata,
+                lambda: cancelled(request_id),
+                self._bridge,
+                call.deadline,
             )
         return tool, call.args, ctx
 
 
 def _stop_reason(call: Call, seq: int, cancelled: Cancelled):
-    if cancelled():
+    if cancelled(call.id):
         return RequestCancelledError(f"request {call.id} was cancelled after {seq} chunks")
     if call.deadline is not None and monotonic() >= call.deadline:
         return RequestTimeoutError(

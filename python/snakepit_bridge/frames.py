@@ -15,6 +15,7 @@ from .call import Call
 from .protowire import (
     WireFormatError,
     length_delimited,
+    prefix_table,
     read_tag,
     read_varint,
     skip_field,
@@ -48,6 +49,8 @@ _SEQ_TAG = b"\x10"
 _DATA_TAG = b"\x1a"
 _FINAL_TRUE = b"\x20\x01"
 _CHUNK_ERROR_TAG = b"\x2a"
+_RESULT_PREFIX = prefix_table(_RESULT_TAG[0])
+_REPLY_PREFIX = prefix_table(_REPLY_FIELD[0])
 
 
 # --- HostFrame -------------------------------------------------------------------
@@ -100,11 +103,22 @@ def _parse_request(data, pos: int, end: int, received_at: float) -> Call:
         tag = data[pos]
         pos += 1
         if tag == _ID or tag == _TIMEOUT:
+            # Ids and budgets are mostly two or three bytes: inlined.
             number = data[pos]
             if number < 128:
                 pos += 1
             else:
-                number, pos = read_varint(data, pos)
+                byte = data[pos + 1]
+                if byte < 128:
+                    number = (number & 0x7F) | (byte << 7)
+                    pos += 2
+                else:
+                    third = data[pos + 2]
+                    if third < 128:
+                        number = (number & 0x7F) | ((byte & 0x7F) << 7) | (third << 14)
+                        pos += 3
+                    else:
+                        number, pos = read_varint(data, pos)
             if tag == _ID:
                 request_id = number
             else:
@@ -201,7 +215,16 @@ class FramePieces:
 
     @staticmethod
     def result(request_id, value) -> bytes:
-        return length_delimited(_REPLY_FIELD, reply_result_body(request_id, value))
+        # reply_result_body wrapped in its field, flattened: once per call.
+        data = encode_value(value)
+        n = len(data)
+        body = (
+            (_ID_TAG + varint(request_id) if request_id else b"")
+            + (_RESULT_PREFIX[n] if n < 128 else _RESULT_TAG + varint(n))
+            + data
+        )
+        n = len(body)
+        return (_REPLY_PREFIX[n] if n < 128 else _REPLY_FIELD + varint(n)) + body
 
     @staticmethod
     def error(request_id, error) -> bytes:

@@ -33,6 +33,8 @@ def varint(n: int) -> bytes:
     """The varint encoding of a non-negative int below 2**64."""
     if n < 128:
         return _ONE_BYTE[n]
+    if n < 16384:  # request ids, lengths of a few KiB
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
     while n >= 128:
         out.append((n & 0x7F) | 0x80)

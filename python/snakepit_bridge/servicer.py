@@ -153,8 +153,9 @@ def _unary_call(request, context) -> Call:
     )
 
 
-def _rpc_cancelled(context) -> Callable[[], bool]:
-    return lambda: not context.is_active()
+def _rpc_cancelled(context) -> Callable[[int], bool]:
+    """A unary call is cancelled when its RPC is (the id is its own)."""
+    return lambda _request_id: not context.is_active()
 
 
 def add_worker_service(servicer: WorkerServicer, server: grpc.Server) -> None:
