@@ -1,5 +1,6 @@
 #include "bench/cpu_usage.hpp"
 
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,12 @@ double self_cpu_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double self_context_switches() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_nvcsw) + static_cast<double>(u.ru_nivcsw);
 }
 
 namespace {
@@ -78,13 +85,15 @@ double sum_cpu(const std::vector<pid_t>& pids) {
 cpu_meter::cpu_meter(std::vector<pid_t> workers)
   : workers_(std::move(workers)),
     host_start_(self_cpu_seconds()),
-    workers_start_(sum_cpu(workers_)) {}
+    workers_start_(sum_cpu(workers_)),
+    switches_start_(self_context_switches()) {}
 
 cpu_meter::per_call_us cpu_meter::per_call(double calls) const {
   if (calls <= 0)
     return {};
   return {(self_cpu_seconds() - host_start_) / calls * 1e6,
-          (sum_cpu(workers_) - workers_start_) / calls * 1e6};
+          (sum_cpu(workers_) - workers_start_) / calls * 1e6,
+          (self_context_switches() - switches_start_) / calls};
 }
 
 } // namespace snakepit::bench

@@ -15,13 +15,19 @@ double self_cpu_seconds();
 /// 0 if it is gone.
 double process_cpu_seconds(pid_t pid);
 
-/// Host and worker CPU used between construction and `per_call(n)`.
+/// Context switches of this process so far (all threads, voluntary and not):
+/// on 2 cores a thread handoff costs more than the work around it.
+double self_context_switches();
+
+/// Host and worker CPU used between construction and `per_call(n)`, and the
+/// host's context switches.
 class cpu_meter {
 public:
   explicit cpu_meter(std::vector<pid_t> workers);
   struct per_call_us {
     double host = 0;
     double workers = 0;
+    double host_switches = 0;  // per call, not microseconds
   };
   /// CPU microseconds per call over `calls` calls since construction.
   per_call_us per_call(double calls) const;
@@ -30,6 +36,7 @@ private:
   std::vector<pid_t> workers_;
   double host_start_ = 0;
   double workers_start_ = 0;
+  double switches_start_ = 0;
 };
 
 } // namespace snakepit::bench

@@ -66,9 +66,10 @@ void figure_throughput(const bench_options& opts, report& out) {
     r.cmp = comparison::ratio_pct;
     r.target = 90;
     r.note = fmt::format("raw unary {:.0f} calls/s; CPU/call host {:.0f} us (raw {:.0f}), "
-                         "workers {:.0f} us (raw {:.0f})",
+                         "workers {:.0f} us (raw {:.0f}); host context switches/call {:.1f} "
+                         "(raw {:.1f})",
                          u.per_second, ours_used.host, raw_used.host, ours_used.workers,
-                         raw_used.workers);
+                         raw_used.workers, ours_used.host_switches, raw_used.host_switches);
     if (threads == 1)
       r.note += fmt::format("; {:.1f} s each", static_cast<double>(window.count()) / 1000.0);
     out.add(std::move(r));
