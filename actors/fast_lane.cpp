@@ -284,15 +284,17 @@ void fast_lane::expire(const std::shared_ptr<lane_call>& st, fast_lane* lane) {
 fast_lane::settle_fn fast_lane::settler(std::shared_ptr<lane_call> st, worker_key key) {
   std::weak_ptr<fast_lane> weak = weak_from_this();
   return [weak, st = std::move(st), key](call_outcome out, call_end how) {
+    const bool claimed = st->claim();
     if (auto lane = weak.lock()) {
       // The worker is free again (or has its next batch) before its caller
-      // hears: a lock-step caller's next call finds it idle.
-      lane->finished(key, st->epoch, how);
-      if (!st->claim())
+      // hears: a lock-step caller's next call finds it idle. The answer is
+      // counted under the same lock.
+      lane->finished(key, st->epoch, how, claimed ? std::optional<bool>{out.value.has_value()}
+                                                  : std::nullopt);
+      if (!claimed)
         return;
       lane->timer_.cancel(st->timer);
-      lane->count(st->epoch, out.value.has_value());
-    } else if (!st->claim()) {
+    } else if (!claimed) {
       return;
     }
     st->report(out);
@@ -342,25 +344,23 @@ void fast_lane::send_batch(batch b) {
       (*first.observer)(ev);
     }
   }
-  std::vector<settle_fn> settles;
   std::vector<call_port::submission> subs;
-  settles.reserve(b.calls.size());
   subs.reserve(b.calls.size());
   std::weak_ptr<call_port> weak_port = b.port;
-  for (auto& q : b.calls) {
-    settles.push_back(settler(q.st, b.key));
-    subs.push_back({std::move(q.c), [settle = settles.back(), weak_port](call_outcome out) {
+  for (auto& q : b.calls)
+    subs.push_back({std::move(q.c), [settle = settler(q.st, b.key), weak_port](call_outcome out) {
                       auto p = weak_port.lock();
                       settle(std::move(out), !p || p->is_closed() ? call_end::port_closed
                                                                    : call_end::answered);
                     }});
-  }
   auto refused = b.port->submit(std::move(subs));
+  // A refused call never went out: its settler (made again, off the hot
+  // path) frees the worker's place and answers.
   for (std::size_t i = 0; i < refused.size(); ++i)
     if (refused[i]) {
       auto how =
         refused[i]->code() == errc::worker_crashed ? call_end::refused_broken : call_end::refused;
-      settles[i](call_outcome::failed(std::move(*refused[i])), how);
+      settler(b.calls[i].st, b.key)(call_outcome::failed(std::move(*refused[i])), how);
     }
 }
 
@@ -374,7 +374,8 @@ void fast_lane::count(uint64_t epoch, bool ok) {
     ++figures_.errors;
 }
 
-void fast_lane::finished(worker_key key, uint64_t epoch, call_end how) {
+void fast_lane::finished(worker_key key, uint64_t epoch, call_end how,
+                         std::optional<bool> answered_ok) {
   const bool broken = how == call_end::port_closed || how == call_end::refused_broken;
   give_back_fn back;
   batch b;
@@ -382,12 +383,23 @@ void fast_lane::finished(worker_key key, uint64_t epoch, call_end how) {
     std::lock_guard<std::mutex> guard{mx_};
     if (epoch != epoch_)
       return;  // an older pool's call: nobody counts it
+    if (answered_ok) {
+      if (*answered_ok)
+        ++figures_.completed;
+      else
+        ++figures_.errors;
+    }
     auto it = lent_.find(key);
     if (it == lent_.end())
       return;  // revoked meanwhile (down, retired, closed)
     auto& w = it->second;
-    if (how == call_end::answered)
-      ++figures_.slot_requests[w.slot];
+    if (how == call_end::answered) {
+      // The slot's counter is looked up once per lending, not per call (map
+      // nodes stay put; attach() clears lent_ and the figures together).
+      if (!w.served)
+        w.served = &figures_.slot_requests[w.slot];
+      ++*w.served;
+    }
     if (w.held == 0)
       return;
     if (--w.held > 0) {

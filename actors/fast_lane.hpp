@@ -45,6 +45,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,7 @@ private:
     std::string slot;
     std::shared_ptr<call_port> port;
     std::size_t held = 0;  // calls sent and not yet answered by Python; busy if any
+    uint64_t* served = nullptr;  // figures_.slot_requests[slot], once it served one
   };
   struct lane_call;
   struct queued_call {
@@ -158,8 +160,9 @@ private:
 
   /// The worker is done with a call of epoch `epoch`: it takes queued calls,
   /// waits idle, goes back to the pool, or (its port closed or broken) is
-  /// forgotten.
-  void finished(worker_key key, uint64_t epoch, call_end how);
+  /// forgotten. `answered_ok`: the call's answer to count (set when this
+  /// outcome claimed the call: whether it succeeded).
+  void finished(worker_key key, uint64_t epoch, call_end how, std::optional<bool> answered_ok);
   /// Moves the oldest queued calls (the batch bounds, and the room below
   /// max_in_flight) onto worker `key`.
   void take_batch_locked(worker_key key, lent_worker& w, batch& out);
