@@ -30,6 +30,7 @@ from typing import Iterator
 import grpc
 
 from .errors import RequestCancelledError
+from .call import Call
 from .execution import RequestRunner
 from .failures import refusal
 from .frames import FramePieces, parse_host_frame
@@ -152,22 +153,29 @@ class ChannelSession:
 
     def _serve(self) -> Iterator[bytes]:
         runner = self._runner
+        reply = runner.reply
+        is_cancelled = self._cancels.is_cancelled
+        closed = self._cancels.closed
+        pending = self._pending
         while True:
             item = self._next_item()
             pieces = []
             batch_bytes = 0
-            # One batch; every path out of it leaves `pieces` sent.
+            # One batch; every path out of it leaves `pieces` sent. This loop
+            # runs once per call: the common case (a Call, no shutdown) is
+            # tested first and the reply is made inline.
             while True:
-                if item is _HOST_CLOSED:
-                    if pieces:
-                        yield b"".join(pieces)
-                    return
-                if item is _SHUTTING_DOWN or self._shutting_down:
-                    pieces.extend(self._refuse_queued(item))
-                    if pieces:
-                        yield b"".join(pieces)
-                    return
-                if isinstance(item, _Malformed):
+                if item.__class__ is not Call or self._shutting_down:
+                    if item is _HOST_CLOSED:
+                        if pieces:
+                            yield b"".join(pieces)
+                        return
+                    if item is _SHUTTING_DOWN or self._shutting_down:
+                        pieces.extend(self._refuse_queued(item))
+                        if pieces:
+                            yield b"".join(pieces)
+                        return
+                    # The one marker left: _Malformed (abort raises).
                     if pieces:
                         yield b"".join(pieces)
                     self._context.abort(grpc.StatusCode.INVALID_ARGUMENT, item.reason)
@@ -178,13 +186,18 @@ class ChannelSession:
                         yield b"".join(pieces)
                     yield from self._stream(item)
                     break
-                piece = self._reply(item, not pieces)
+                self._call_started(not pieces)
+                try:
+                    piece = reply(item, is_cancelled, FramePieces)
+                finally:
+                    self._running_since = None  # as _call_done
+                    closed(item.id)
                 pieces.append(piece)
                 batch_bytes += len(piece)
                 if len(pieces) >= MAX_BATCH_REPLIES or batch_bytes >= MAX_BATCH_BYTES:
                     yield b"".join(pieces)
                     break
-                item = self._take_queued()
+                item = pending.popleft() if pending else self._take_queued()
                 if item is None:
                     yield b"".join(pieces)
                     break
@@ -345,14 +358,6 @@ class ChannelSession:
         # No lock, no notify: a helper that sees the call a moment longer
         # reads one frame more.
         self._running_since = None
-
-    def _reply(self, call, first_of_batch: bool) -> bytes:
-        self._call_started(first_of_batch)
-        try:
-            return self._runner.reply(call, self._cancels.is_cancelled, FramePieces)
-        finally:
-            self._running_since = None  # see _call_done
-            self._cancels.closed(call.id)
 
     def _stream(self, call) -> Iterator[bytes]:
         """One frame per chunk (a WorkerFrame holding one chunk is the chunk's

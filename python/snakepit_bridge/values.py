@@ -340,7 +340,18 @@ def decode_map_fields(buf, pos: int, end: int) -> dict:
             if tag == _KEY:
                 key = str(buf[pos : pos + length], "utf-8")
             else:
-                value = decode_value(buf, pos, pos + length)
+                value_end = pos + length
+                # Most arguments are short strings or small ints: decoded
+                # here, without a call (anything else, or a Value with more
+                # than the one field, goes through decode_value).
+                kind = buf[pos] if length else -1
+                if kind == _STRING and buf[pos + 1] < 128 and pos + 2 + buf[pos + 1] == value_end:
+                    value = str(buf[pos + 2 : value_end], "utf-8")
+                elif kind == _INT and length == 2 and buf[pos + 1] < 128:
+                    n = buf[pos + 1]
+                    value = (n >> 1) ^ -(n & 1)
+                else:
+                    value = decode_value(buf, pos, value_end)
             pos += length
         if pos != entry_end:
             raise WireFormatError("malformed ValueMap: an entry runs past its end")
