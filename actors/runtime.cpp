@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <thread>
 #include <mutex>
 #include <random>
 #include <set>
@@ -36,6 +37,7 @@
 #include "supervision/supervision_error.hpp"
 #include "supervision/supervisor.hpp"
 #include "transport/boot_sweep.hpp"
+#include "transport/caller_poll.hpp"
 #include "transport/orphan_sweep.hpp"
 #include "transport/process_launcher.hpp"
 #include "transport/process_registry.hpp"
@@ -586,6 +588,30 @@ struct runtime::impl {
                    }});
   }
 
+  /// A synchronous caller reading its call's stream: whoever answers the
+  /// call on another thread wakes it.
+  struct polling_caller {
+    std::mutex mx;
+    std::shared_ptr<transport::polled_connection> connection;
+    std::thread::id thread;
+
+    void attach(std::shared_ptr<transport::polled_connection> c) {
+      std::lock_guard<std::mutex> guard{mx};
+      connection = std::move(c);
+      thread = std::this_thread::get_id();
+    }
+    void answered() {
+      std::shared_ptr<transport::polled_connection> c;
+      {
+        std::lock_guard<std::mutex> guard{mx};
+        if (thread != std::this_thread::get_id())
+          c = connection;
+      }
+      if (c)
+        c->kick();
+    }
+  };
+
   std::future<result<json>> call_future(const std::string& tool, json args,
                                         const call_options& o) {
     auto promise = std::make_shared<std::promise<result<json>>>();
@@ -597,10 +623,29 @@ struct runtime::impl {
 
   result<json> call(const std::string& tool, json args, const call_options& o) {
     auto timeout = o.timeout.value_or(cfg.call_timeout);
-    auto future = call_future(tool, std::move(args), o);
+    const auto give_up = std::chrono::steady_clock::now() + timeout + answer_slack;
+    auto promise = std::make_shared<std::promise<result<json>>>();
+    auto future = promise->get_future();
+    auto poller = std::make_shared<polling_caller>();
+    {
+      // This thread offers to read the call's stream itself while it waits
+      // (transport/caller_poll.hpp): no thread handoff for the outcome.
+      transport::caller_poll_offer offer;
+      call_async(tool, std::move(args), o, [promise, poller](result<json> r) {
+        promise->set_value(std::move(r));
+        poller->answered();
+      });
+      offer.withdraw();
+      if (auto& connection = offer.taken()) {
+        poller->attach(connection);
+        connection->poll_until(
+          [&] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; },
+          give_up);
+      }
+    }
     // The pool answers `timeout` itself at the deadline; the slack only
     // guards against a pool that vanished without answering.
-    if (future.wait_for(timeout + answer_slack) != std::future_status::ready)
+    if (future.wait_until(give_up) != std::future_status::ready)
       return snakepit::error{errc::timeout, "no outcome from the pool"};
     try {
       return future.get();

@@ -45,6 +45,10 @@ public:
   /// first worker's error, with its stderr) or not_ready (timeout).
   result<void> await_ready(std::chrono::milliseconds timeout);
 
+  /// Waits for the call's outcome. A call that finds a worker free may read
+  /// that worker's stream on this thread while it waits (no thread handoff
+  /// for the outcome); an outcome of another call read meanwhile (rare: only
+  /// with pipelining) is then answered on this thread too.
   result<json> execute(const std::string& tool, json args = json::object(),
                        call_options options = {});
   result<json> execute_in_session(const std::string& session_id, const std::string& tool,

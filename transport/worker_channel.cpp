@@ -4,23 +4,28 @@
 // request, reply, user callback), owned by the completion lambda that gRPC
 // holds; a registry of in-flight calls lets the destructor TryCancel them.
 //
-// The stream: a ClientBidiReactor kept alive by a self-reference until OnDone
-// (its last reaction). Writes come from any thread, so a hold (AddHold before
-// StartCall) keeps OnDone from running while a thread may still call
-// StartWrite/StartWritesDone; the hold is removed exactly once, when no write
-// is in flight and no further write can start (reads ended, a write failed,
-// or WritesDone was issued). Our mutex is never held while calling into gRPC.
+// The stream: the async API on a completion queue of the stream's own (see
+// stream_driver), so that a synchronous caller can run its completions
+// itself. Writes start on whichever thread queued them; Finish waits until
+// the reads have ended and no write is in flight; the queue is shut down
+// after on_closed and drained by the helper thread. Our mutex is held while
+// calling into gRPC only to set the kick alarm and to shut the queue down
+// (neither calls back into us).
 #include "transport/worker_channel.hpp"
 
+#include "transport/caller_poll.hpp"
 #include "transport/grpc_status_map.hpp"
 
 #include "snakepit_bridge.grpc.pb.h"
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -94,32 +99,46 @@ struct call_registry {
   std::unordered_set<call_base*> calls;
 };
 
-class stream_reactor final : public grpc::ClientBidiReactor<wire::HostFrame, wire::WorkerFrame> {
+/// The Channel stream on a completion queue of its own. Its completions are
+/// run by one thread at a time, the "poller": a synchronous caller whose
+/// offer it took (see caller_poll.hpp) until that caller's outcome is in, or
+/// else its helper thread, which polls while anything is in flight and
+/// sleeps otherwise. Ops are tagged with their kind: at most one of each is
+/// outstanding (one read, one write or WritesDone, start, finish, kick).
+class stream_driver final : public polled_connection,
+                            public std::enable_shared_from_this<stream_driver> {
 public:
-  stream_reactor(std::shared_ptr<connection> conn, channel_callbacks callbacks)
+  stream_driver(std::shared_ptr<connection> conn, channel_callbacks callbacks)
     : conn_(std::move(conn)), callbacks_(std::move(callbacks)) {}
 
-  void start(std::shared_ptr<stream_reactor> self) {
-    self_ = std::move(self);
-    conn_->stub->async()->Channel(&context_, this);
-    AddHold();
-    StartRead(&incoming_);
-    StartCall();
+  /// Starts the call and the helper thread, which owns `self` until every op
+  /// has come back and the queue is drained.
+  static void start(const std::shared_ptr<stream_driver>& self) {
+    self->rw_ = self->conn_->stub->PrepareAsyncChannel(&self->context_, &self->cq_);
+    self->rw_->StartCall(tag(op::start));
+    std::thread{[self] { self->help(); }}.detach();
   }
 
   channel_result<channel_ok> enqueue(std::vector<wire::Request>* requests,
                                      std::vector<std::uint64_t>* cancels, const char* op) {
     bool write = false;
+    bool wake_helper = false;
+    bool caller_polls = false;
     {
       std::lock_guard guard{mutex_};
       if (closing_ || read_closed_ || write_failed_)
         return channel_error{channel_errc::stream_closed, op, 0,
                              closing_ ? "close() was called" : "the stream has ended"};
+      // A synchronous caller reads the stream itself if it would be the only
+      // one waiting on it.
+      caller_polls = requests && poller_ == poller::none && started_ && !writing_ &&
+                     expected_ == 0 && caller_poll_offer::open_offer();
       if (requests) {
         auto* out = pending_.mutable_requests();
         out->Reserve(out->size() + static_cast<int>(requests->size()));
         for (auto& r : *requests)
           *out->Add() = std::move(r);
+        expected_ += static_cast<std::int64_t>(requests->size());
       }
       if (cancels) {
         auto* out = pending_.mutable_cancel();
@@ -127,33 +146,42 @@ public:
           out->Add(id);
       }
       write = take_pending_locked();
+      if (caller_polls)
+        poller_ = poller::caller;
+      else
+        wake_helper = poller_ == poller::none;
     }
+    if (caller_polls)
+      caller_poll_offer::take(shared_from_this());
     if (write)
-      StartWrite(&in_flight_);
+      rw_->Write(in_flight_, tag(op::write));
+    if (wake_helper)
+      helper_wake_.notify_one();
     return channel_ok{};
   }
 
   void close() {
     bool writes_done = false;
-    bool release = false;
     {
       std::lock_guard guard{mutex_};
       if (closing_)
         return;
       closing_ = true;
-      if (!writing_ && !read_closed_ && !write_failed_) {
-        writes_done_issued_ = true;
-        writes_done = true;
-      }
-      release = release_locked();
+      writes_done = take_writes_done_locked();
     }
     if (writes_done)
-      StartWritesDone();
-    if (release)
-      RemoveHold();
+      rw_->WritesDone(tag(op::writes_done));
+    helper_wake_.notify_one();
   }
 
-  void abort() { context_.TryCancel(); }
+  void abort() {
+    {
+      std::lock_guard guard{mutex_};
+      aborted_ = true;
+    }
+    context_.TryCancel();
+    helper_wake_.notify_one();
+  }
 
   worker_channel::stream_stats stats() const {
     return {frames_written_.load(std::memory_order_relaxed),
@@ -161,10 +189,151 @@ public:
             frames_read_.load(std::memory_order_relaxed)};
   }
 
-  void OnWriteDone(bool ok) override {
-    bool write = false;
-    bool writes_done = false;
-    bool release = false;
+  void poll_until(const std::function<bool()>& done,
+                  std::chrono::steady_clock::time_point deadline) override {
+    const auto until = std::chrono::system_clock::now() +
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                         deadline - std::chrono::steady_clock::now());
+    while (!done()) {
+      void* t = nullptr;
+      bool ok = false;
+      auto status = cq_.AsyncNext(&t, &ok, until);
+      if (status != grpc::CompletionQueue::GOT_EVENT)
+        break;  // the deadline, or the queue shut down
+      if (run(t, ok))
+        break;  // the stream is over
+    }
+    bool wake = false;
+    {
+      std::lock_guard guard{mutex_};
+      poller_ = poller::none;
+      wake = work_locked();
+    }
+    if (wake)
+      helper_wake_.notify_one();
+  }
+
+  void kick() override {
+    std::lock_guard guard{mutex_};
+    // Set under the lock: the queue cannot be shut down meanwhile.
+    if (poller_ != poller::caller || kick_pending_ || shut_down_)
+      return;
+    kick_pending_ = true;
+    kick_.Set(&cq_, gpr_now(GPR_CLOCK_MONOTONIC), tag(op::kick));
+  }
+
+private:
+  enum class op : std::uintptr_t { start = 1, read, write, writes_done, finish, kick };
+  enum class poller { none, helper, caller };
+  static void* tag(op o) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(o)); }
+
+  /// Whether completions are still to come that someone must run.
+  bool work_locked() const {
+    return !started_ || writing_ || expected_ > 0 || kick_pending_ || closing_ || aborted_ ||
+           read_closed_ || write_failed_ || shut_down_;
+  }
+
+  /// The helper thread: polls while there is work and no caller does.
+  void help() {
+    std::unique_lock lock{mutex_};
+    while (true) {
+      helper_wake_.wait(lock, [&] { return poller_ == poller::none && work_locked(); });
+      poller_ = poller::helper;
+      do {
+        lock.unlock();
+        void* t = nullptr;
+        bool ok = false;
+        if (!cq_.Next(&t, &ok))
+          return;  // drained after shutdown: nothing refers to this stream now
+        run(t, ok);
+        lock.lock();
+      } while (work_locked());
+      poller_ = poller::none;
+    }
+  }
+
+  /// Runs one completion; true once the stream has closed (on_closed ran).
+  bool run(void* t, bool ok) {
+    switch (static_cast<op>(reinterpret_cast<std::uintptr_t>(t))) {
+      case op::start:
+        on_started(ok);
+        break;
+      case op::read:
+        on_read(ok);
+        break;
+      case op::write:
+        on_written(ok);
+        break;
+      case op::writes_done:
+        on_writes_done();
+        break;
+      case op::finish:
+        on_finished();
+        return true;
+      case op::kick: {
+        std::lock_guard guard{mutex_};
+        kick_pending_ = false;
+        break;
+      }
+    }
+    return false;
+  }
+
+  void on_started(bool ok) {
+    bool read = false, write = false, writes_done = false;
+    {
+      std::lock_guard guard{mutex_};
+      started_ = true;
+      if (!ok) {
+        // The call never started (no connection, or aborted): its status
+        // says why.
+        read_closed_ = true;
+      } else {
+        read = true;
+        write = take_pending_locked();
+        if (!write)
+          writes_done = take_writes_done_locked();
+      }
+    }
+    if (read)
+      rw_->Read(&incoming_, tag(op::read));
+    if (write)
+      rw_->Write(in_flight_, tag(op::write));
+    if (writes_done)
+      rw_->WritesDone(tag(op::writes_done));
+    if (!ok)
+      maybe_finish();
+  }
+
+  void on_read(bool ok) {
+    if (!ok) {
+      {
+        std::lock_guard guard{mutex_};
+        read_closed_ = true;
+      }
+      maybe_finish();
+      return;
+    }
+    frames_read_.fetch_add(1, std::memory_order_relaxed);
+    std::int64_t answered = incoming_.replies_size();
+    for (const auto& chunk : incoming_.chunks())
+      answered += chunk.final() ? 1 : 0;
+    {
+      std::lock_guard guard{mutex_};
+      expected_ = std::max<std::int64_t>(0, expected_ - answered);
+    }
+    if (callbacks_.on_reply)
+      for (auto& reply : *incoming_.mutable_replies())
+        callbacks_.on_reply(std::move(reply));
+    if (callbacks_.on_chunk)
+      for (auto& chunk : *incoming_.mutable_chunks())
+        callbacks_.on_chunk(std::move(chunk));
+    incoming_.Clear();
+    rw_->Read(&incoming_, tag(op::read));
+  }
+
+  void on_written(bool ok) {
+    bool write = false, writes_done = false;
     {
       std::lock_guard guard{mutex_};
       in_flight_.Clear(); // keeps its allocations for the next frame
@@ -173,60 +342,59 @@ public:
         write_failed_ = true;
       } else if (!read_closed_) {
         write = take_pending_locked();
-        if (!write && closing_ && !writes_done_issued_) {
-          writes_done_issued_ = true;
-          writes_done = true;
-        }
+        if (!write)
+          writes_done = take_writes_done_locked();
       }
-      release = release_locked();
     }
     if (write)
-      StartWrite(&in_flight_);
+      rw_->Write(in_flight_, tag(op::write));
     if (writes_done)
-      StartWritesDone();
-    if (release)
-      RemoveHold();
+      rw_->WritesDone(tag(op::writes_done));
+    maybe_finish();
   }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      bool release = false;
-      {
-        std::lock_guard guard{mutex_};
-        read_closed_ = true;
-        release = release_locked();
-      }
-      if (release)
-        RemoveHold();
-      return;
+  void on_writes_done() {
+    {
+      std::lock_guard guard{mutex_};
+      writing_ = false;
     }
-    frames_read_.fetch_add(1, std::memory_order_relaxed);
-    if (callbacks_.on_reply)
-      for (auto& reply : *incoming_.mutable_replies())
-        callbacks_.on_reply(std::move(reply));
-    if (callbacks_.on_chunk)
-      for (auto& chunk : *incoming_.mutable_chunks())
-        callbacks_.on_chunk(std::move(chunk));
-    incoming_.Clear();
-    StartRead(&incoming_);
+    maybe_finish();
   }
 
-  void OnDone(const grpc::Status& status) override {
-    auto keep = std::move(self_); // this reaction is the last: we may go now
+  /// Finish once the reads have ended and no write is in flight (Finish
+  /// must not race a Write).
+  void maybe_finish() {
+    {
+      std::lock_guard guard{mutex_};
+      if (finish_issued_ || !read_closed_ || writing_)
+        return;
+      finish_issued_ = true;
+    }
+    rw_->Finish(&status_, tag(op::finish));
+  }
+
+  /// Finish was issued after every other op had come back: this is the
+  /// stream's last completion but a kick's.
+  void on_finished() {
     auto on_closed = std::move(callbacks_.on_closed);
     callbacks_ = {};
     if (on_closed) {
-      if (status.ok())
+      if (status_.ok())
         on_closed(channel_ok{});
       else
-        on_closed(make_channel_error(status.error_code(), "Channel", status.error_message()));
+        on_closed(make_channel_error(status_.error_code(), "Channel", status_.error_message()));
     }
+    std::lock_guard guard{mutex_};
+    shut_down_ = true;
+    if (kick_pending_)
+      kick_.Cancel();
+    cq_.Shutdown();
   }
 
-private:
-  /// Moves the queued frame into the write slot if no write is in flight.
+  /// Moves the queued frame into the write slot if a write may start now.
   bool take_pending_locked() {
-    if (writing_ || (pending_.requests_size() == 0 && pending_.cancel_size() == 0))
+    if (!started_ || writing_ || read_closed_ || write_failed_ || writes_done_issued_ ||
+        (pending_.requests_size() == 0 && pending_.cancel_size() == 0))
       return false;
     in_flight_.Swap(&pending_);
     writing_ = true;
@@ -236,31 +404,41 @@ private:
     return true;
   }
 
-  /// True exactly once: when no write is in flight and none can start.
-  bool release_locked() {
-    if (hold_released_ || writing_)
+  /// After close(), once what was queued is written: the half-close.
+  bool take_writes_done_locked() {
+    if (!closing_ || !started_ || writing_ || writes_done_issued_ || read_closed_ ||
+        write_failed_ || pending_.requests_size() != 0 || pending_.cancel_size() != 0)
       return false;
-    if (!(read_closed_ || write_failed_ || writes_done_issued_))
-      return false;
-    hold_released_ = true;
+    writes_done_issued_ = true;
+    writing_ = true; // WritesDone occupies the write slot
     return true;
   }
 
   std::shared_ptr<connection> conn_;
-  channel_callbacks callbacks_; // touched by reactions only (serialized)
-  std::shared_ptr<stream_reactor> self_;
+  channel_callbacks callbacks_; // touched by the poller only
   grpc::ClientContext context_;
+  grpc::CompletionQueue cq_;
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<wire::HostFrame, wire::WorkerFrame>> rw_;
   wire::WorkerFrame incoming_;
+  grpc::Status status_;
+  grpc::Alarm kick_;
 
   std::mutex mutex_;
+  std::condition_variable helper_wake_;
+  poller poller_ = poller::none;
   wire::HostFrame pending_;   // queued, not yet written
   wire::HostFrame in_flight_; // being written (owned by the writer while writing_)
-  bool writing_ = false;
+  std::int64_t expected_ = 0; // requests sent or queued without a terminal answer yet
+  bool started_ = false;
+  bool writing_ = false;      // a Write or WritesDone is in flight
   bool closing_ = false;
+  bool aborted_ = false;
   bool writes_done_issued_ = false;
   bool read_closed_ = false;
   bool write_failed_ = false;
-  bool hold_released_ = false;
+  bool finish_issued_ = false;
+  bool kick_pending_ = false;
+  bool shut_down_ = false;
 
   std::atomic<std::uint64_t> frames_written_{0};
   std::atomic<std::uint64_t> requests_written_{0};
@@ -303,7 +481,7 @@ struct worker_channel::impl {
   std::shared_ptr<connection> conn;
   std::shared_ptr<call_registry> registry = std::make_shared<call_registry>();
   std::mutex stream_mutex;
-  std::shared_ptr<stream_reactor> stream; // set once by open()
+  std::shared_ptr<stream_driver> stream; // set once by open()
 
   template <class Req, class Rep, class Start>
   void unary(const char* operation, std::chrono::milliseconds timeout, Req request,
@@ -341,7 +519,7 @@ struct worker_channel::impl {
           });
   }
 
-  std::shared_ptr<stream_reactor> current_stream() {
+  std::shared_ptr<stream_driver> current_stream() {
     std::lock_guard guard{stream_mutex};
     return stream;
   }
@@ -428,9 +606,9 @@ channel_result<channel_ok> worker_channel::open(channel_callbacks callbacks) {
   if (impl_->stream)
     return channel_error{channel_errc::already_open, "open", 0,
                          "a worker_channel opens its stream once"};
-  auto reactor = std::make_shared<stream_reactor>(impl_->conn, std::move(callbacks));
-  impl_->stream = reactor;
-  reactor->start(reactor);
+  auto driver = std::make_shared<stream_driver>(impl_->conn, std::move(callbacks));
+  impl_->stream = driver;
+  stream_driver::start(driver);
   return channel_ok{};
 }
 
