@@ -2,6 +2,8 @@
 
 #include "transport/grpc_status_map.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <thread>
 #include <utility>
@@ -40,6 +42,8 @@ void channel_driver::maybe_shut_down_locked() {
 }
 
 void channel_driver::help() {
+  // Named for ps/perf (it would inherit its creator's name).
+  ::pthread_setname_np(::pthread_self(), "sp-channel");
   std::unique_lock lock{mutex_};
   while (true) {
     helper_wake_.wait(lock, [&] { return poller_ == poller::none && work_locked(); });
