@@ -3,7 +3,6 @@
 #include "grpc_test_support.hpp"
 
 #include "transport/caller_poll.hpp"
-#include "transport/value_codec.hpp"
 
 #include <atomic>
 #include <thread>
@@ -14,118 +13,86 @@ using namespace snakepit::transport::test;
 
 namespace {
 
-wire::Request request(std::uint64_t id, std::string tool, const json& args) {
-  wire::Request r;
-  r.set_id(id);
-  r.set_tool(std::move(tool));
-  REQUIRE(encode_args(args, *r.mutable_args()).has_value());
-  return r;
-}
-
-/// Which thread each reply was read on.
-struct reply_threads {
+/// A worker's stream, started (a first call answered without an offer), that
+/// records which thread read each reply.
+struct started_stream {
+  python_worker worker;
+  std::unique_ptr<worker_channel> ch = worker.connect();
+  stream_box sb;
   std::mutex mx;
-  std::map<std::uint64_t, std::thread::id> by_id;
+  std::map<std::uint64_t, std::thread::id> read_on;
 
-  channel_callbacks callbacks(stream_box& sb) {
+  started_stream() {
     auto cb = sb.callbacks();
     cb.on_reply = [this, inner = cb.on_reply](wire::Reply&& r) {
       {
         std::lock_guard g{mx};
-        by_id[r.id()] = std::this_thread::get_id();
+        read_on[r.id()] = std::this_thread::get_id();
       }
       inner(std::move(r));
     };
-    return cb;
+    REQUIRE(ch->open(std::move(cb)).has_value());
+    REQUIRE(ch->send(make_request(1, "ping", json::object())).has_value());
+    REQUIRE(sb.wait_replies(1));
   }
-  bool has(std::uint64_t id) {
-    std::lock_guard g{mx};
-    return by_id.count(id) > 0;
+  ~started_stream() {
+    ch->close();
+    CHECK(sb.wait_closed());
   }
-  std::thread::id of(std::uint64_t id) {
+
+  bool read(std::uint64_t id) {
     std::lock_guard g{mx};
-    return by_id.at(id);
+    return read_on.count(id) > 0;
+  }
+  std::thread::id reader_of(std::uint64_t id) {
+    std::lock_guard g{mx};
+    return read_on.at(id);
   }
 };
-
-/// Opens the stream and waits until it has started (a first call answered).
-void open_started(worker_channel& ch, stream_box& sb, reply_threads& threads) {
-  REQUIRE(ch.open(threads.callbacks(sb)).has_value());
-  REQUIRE(ch.send(request(1, "ping", json::object())).has_value());
-  REQUIRE(sb.wait_replies(1));
-}
 
 } // namespace
 
 TEST_CASE("an idle stream takes a caller's offer and the caller reads its own reply") {
-  python_worker worker;
-  auto ch = worker.connect();
-  stream_box sb;
-  reply_threads threads;
-  open_started(*ch, sb, threads);
-
+  started_stream s;
   caller_poll_offer offer;
-  REQUIRE(ch->send(request(2, "echo", {{"x", "hi"}})).has_value());
+  REQUIRE(s.ch->send(make_request(2, "echo", {{"x", "hi"}})).has_value());
   offer.withdraw();
   REQUIRE(offer.taken() != nullptr);
-  offer.taken()->poll_until([&] { return threads.has(2); },
-                            std::chrono::steady_clock::now() + 5000ms);
-  REQUIRE(threads.has(2));
-  CHECK(threads.of(2) == std::this_thread::get_id());
-  CHECK(sb.reply(2).has_result());
+  offer.taken()->poll_until([&] { return s.read(2); }, std::chrono::steady_clock::now() + 5000ms);
+  REQUIRE(s.read(2));
+  CHECK(s.reader_of(2) == std::this_thread::get_id());
+  CHECK(s.sb.reply(2).has_result());
   // Reading goes back to the helper: a later call without an offer is
   // answered on another thread.
-  REQUIRE(ch->send(request(3, "ping", json::object())).has_value());
-  REQUIRE(sb.wait_replies(3));
-  CHECK(threads.of(3) != std::this_thread::get_id());
-  ch->close();
-  REQUIRE(sb.wait_closed());
-  CHECK(sb.closed().has_value());
+  REQUIRE(s.ch->send(make_request(3, "ping", json::object())).has_value());
+  REQUIRE(s.sb.wait_replies(3));
+  CHECK(s.reader_of(3) != std::this_thread::get_id());
 }
 
 TEST_CASE("a stream with a call in flight leaves the offer and its helper answers both") {
-  python_worker worker;
-  auto ch = worker.connect();
-  stream_box sb;
-  reply_threads threads;
-  open_started(*ch, sb, threads);
-
-  REQUIRE(ch->send(request(2, "sleep_ms", {{"ms", 200}})).has_value());
+  started_stream s;
+  REQUIRE(s.ch->send(make_request(2, "sleep_ms", {{"ms", 200}})).has_value());
   caller_poll_offer offer;
-  REQUIRE(ch->send(request(3, "echo", {{"x", 1}})).has_value());
+  REQUIRE(s.ch->send(make_request(3, "echo", {{"x", 1}})).has_value());
   offer.withdraw();
   CHECK(offer.taken() == nullptr);
-  REQUIRE(sb.wait_replies(3));
-  CHECK(threads.of(3) != std::this_thread::get_id());
-  ch->close();
-  REQUIRE(sb.wait_closed());
+  REQUIRE(s.sb.wait_replies(3));
+  CHECK(s.reader_of(3) != std::this_thread::get_id());
 }
 
 TEST_CASE("a withdrawn offer is not taken") {
-  python_worker worker;
-  auto ch = worker.connect();
-  stream_box sb;
-  reply_threads threads;
-  open_started(*ch, sb, threads);
-
+  started_stream s;
   caller_poll_offer offer;
   offer.withdraw();
-  REQUIRE(ch->send(request(2, "echo", {{"x", 1}})).has_value());
+  REQUIRE(s.ch->send(make_request(2, "echo", {{"x", 1}})).has_value());
   CHECK(offer.taken() == nullptr);
-  REQUIRE(sb.wait_replies(2));
-  ch->close();
-  REQUIRE(sb.wait_closed());
+  REQUIRE(s.sb.wait_replies(2));
 }
 
 TEST_CASE("a kick wakes a polling caller long before its deadline") {
-  python_worker worker;
-  auto ch = worker.connect();
-  stream_box sb;
-  reply_threads threads;
-  open_started(*ch, sb, threads);
-
+  started_stream s;
   caller_poll_offer offer;
-  REQUIRE(ch->send(request(2, "sleep_ms", {{"ms", 3000}})).has_value());
+  REQUIRE(s.ch->send(make_request(2, "sleep_ms", {{"ms", 3000}})).has_value());
   offer.withdraw();
   REQUIRE(offer.taken() != nullptr);
   // Another thread answers the call (as a deadline would) and kicks.
@@ -143,7 +110,5 @@ TEST_CASE("a kick wakes a polling caller long before its deadline") {
   CHECK(answered);
   CHECK(waited < 2000ms);  // woken by the kick, not by the sleep's reply
   // The helper takes the stream back: the sleeping call still gets its reply.
-  REQUIRE(sb.wait_replies(2, 10000ms));
-  ch->close();
-  REQUIRE(sb.wait_closed());
+  REQUIRE(s.sb.wait_replies(2, 10000ms));
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "transport/process_launcher.hpp"
+#include "transport/value_codec.hpp"
 #include "transport/worker_channel.hpp"
 
 #include <doctest/doctest.h>
@@ -239,5 +240,15 @@ struct stream_box {
     return *state->closed;
   }
 };
+
+/// A Channel request for `tool` with `args` (a JSON object) encoded.
+inline wire::Request make_request(std::uint64_t id, std::string tool, const nlohmann::json& args) {
+  wire::Request r;
+  r.set_id(id);
+  r.set_tool(std::move(tool));
+  auto enc = encode_args(args, *r.mutable_args());
+  REQUIRE_MESSAGE(enc.has_value(), (enc ? "" : to_string(enc.error())));
+  return r;
+}
 
 } // namespace snakepit::transport::test

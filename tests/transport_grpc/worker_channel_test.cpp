@@ -12,15 +12,6 @@ using namespace snakepit::transport::test;
 
 namespace {
 
-wire::Request make_request(std::uint64_t id, std::string tool, const json& args) {
-  wire::Request r;
-  r.set_id(id);
-  r.set_tool(std::move(tool));
-  auto enc = encode_args(args, *r.mutable_args());
-  REQUIRE_MESSAGE(enc.has_value(), (enc ? "" : to_string(enc.error())));
-  return r;
-}
-
 json result_of(const wire::Reply& reply) {
   REQUIRE_MESSAGE(reply.has_result(), "reply " << reply.id() << " is an error: "
                                                 << reply.error().type() << ": "
