@@ -243,10 +243,11 @@ channel_result<channel_ok> channel_driver::enqueue(std::vector<wire::Request>* r
     if (closing_ || read_closed_ || write_failed_ || stream_over_)
       return channel_error{channel_errc::stream_closed, op, 0,
                            closing_ ? "close() was called" : "the stream has ended"};
-    // A synchronous caller reads the stream itself if it would be the only
-    // one waiting on it.
-    caller_polls = requests && poller_ == poller::none && started_ && !writing_ &&
-                   expected_ == 0 && caller_poll_offer::open_offer();
+    // A synchronous caller reads the stream itself if its call would be the
+    // only one in flight (a last write's completion still to come is no
+    // other caller's: the caller runs it, and it starts this frame's write).
+    caller_polls = requests && poller_ == poller::none && started_ && expected_ == 0 &&
+                   caller_poll_offer::open_offer();
     if (requests) {
       auto* out = pending_.mutable_requests();
       out->Reserve(out->size() + static_cast<int>(requests->size()));

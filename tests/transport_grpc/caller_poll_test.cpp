@@ -48,6 +48,22 @@ struct started_stream {
     std::lock_guard g{mx};
     return read_on.at(id);
   }
+
+  /// Sends `tool` with an offer open until the stream takes it: the helper
+  /// may still be polling the last call's completions, and then the stream
+  /// rightly leaves the offer. Returns the id that went out with it.
+  std::uint64_t send_taken(caller_poll_offer& offer, std::uint64_t first_id, const char* tool,
+                           const json& args) {
+    for (std::uint64_t id = first_id; id < first_id + 100; ++id) {
+      REQUIRE(ch->send(make_request(id, tool, args)).has_value());
+      if (offer.taken())
+        return id;
+      REQUIRE(sb.wait_replies(static_cast<std::size_t>(id)));
+      std::this_thread::sleep_for(10ms);
+    }
+    FAIL("the stream never took the offer");
+    return 0;
+  }
 };
 
 } // namespace
@@ -55,18 +71,17 @@ struct started_stream {
 TEST_CASE("an idle stream takes a caller's offer and the caller reads its own reply") {
   started_stream s;
   caller_poll_offer offer;
-  REQUIRE(s.ch->send(make_request(2, "echo", {{"x", "hi"}})).has_value());
+  const auto id = s.send_taken(offer, 2, "echo", {{"x", "hi"}});
   offer.withdraw();
-  REQUIRE(offer.taken() != nullptr);
-  offer.taken()->poll_until([&] { return s.read(2); }, std::chrono::steady_clock::now() + 5000ms);
-  REQUIRE(s.read(2));
-  CHECK(s.reader_of(2) == std::this_thread::get_id());
-  CHECK(s.sb.reply(2).has_result());
+  offer.taken()->poll_until([&] { return s.read(id); }, std::chrono::steady_clock::now() + 5000ms);
+  REQUIRE(s.read(id));
+  CHECK(s.reader_of(id) == std::this_thread::get_id());
+  CHECK(s.sb.reply(id).has_result());
   // Reading goes back to the helper: a later call without an offer is
   // answered on another thread.
-  REQUIRE(s.ch->send(make_request(3, "ping", json::object())).has_value());
-  REQUIRE(s.sb.wait_replies(3));
-  CHECK(s.reader_of(3) != std::this_thread::get_id());
+  REQUIRE(s.ch->send(make_request(id + 1, "ping", json::object())).has_value());
+  REQUIRE(s.sb.wait_replies(static_cast<std::size_t>(id + 1)));
+  CHECK(s.reader_of(id + 1) != std::this_thread::get_id());
 }
 
 TEST_CASE("a stream with a call in flight leaves the offer and its helper answers both") {
@@ -92,9 +107,8 @@ TEST_CASE("a withdrawn offer is not taken") {
 TEST_CASE("a kick wakes a polling caller long before its deadline") {
   started_stream s;
   caller_poll_offer offer;
-  REQUIRE(s.ch->send(make_request(2, "sleep_ms", {{"ms", 3000}})).has_value());
+  const auto id = s.send_taken(offer, 2, "sleep_ms", {{"ms", 3000}});
   offer.withdraw();
-  REQUIRE(offer.taken() != nullptr);
   // Another thread answers the call (as a deadline would) and kicks.
   std::atomic<bool> answered{false};
   std::thread other{[&] {
@@ -110,5 +124,5 @@ TEST_CASE("a kick wakes a polling caller long before its deadline") {
   CHECK(answered);
   CHECK(waited < 2000ms);  // woken by the kick, not by the sleep's reply
   // The helper takes the stream back: the sleeping call still gets its reply.
-  REQUIRE(s.sb.wait_replies(2, 10000ms));
+  REQUIRE(s.sb.wait_replies(static_cast<std::size_t>(id), 10000ms));
 }
