@@ -11,7 +11,7 @@
 namespace snakepit::transport {
 
 channel_driver::channel_driver(std::shared_ptr<grpc::Channel> channel)
-  : channel_(std::move(channel)), stub_(wire::WorkerService::NewStub(channel_)) {}
+  : stub_(wire::WorkerService::NewStub(std::move(channel))) {}
 
 std::shared_ptr<channel_driver> channel_driver::start(std::shared_ptr<grpc::Channel> channel) {
   auto self = std::make_shared<channel_driver>(std::move(channel));
@@ -99,37 +99,36 @@ void channel_driver::run(void* t, bool ok) {
     {
       std::lock_guard guard{mutex_};
       unary_.erase(call);
+      maybe_shut_down_locked();
     }
     call->complete(ok);
     delete call;
-  } else {
-    switch (static_cast<op>(value)) {
-      case op::start:
-        on_started(ok);
-        break;
-      case op::read:
-        on_read(ok);
-        break;
-      case op::write:
-        on_written(ok);
-        break;
-      case op::writes_done:
-        on_writes_done();
-        break;
-      case op::finish:
-        on_finished();
-        break;
-      case op::kick: {
-        std::lock_guard guard{mutex_};
-        kick_pending_ = false;
-        break;
-      }
-      case op::last:
-        break;
-    }
+    return;
   }
-  std::lock_guard guard{mutex_};
-  maybe_shut_down_locked();
+  switch (static_cast<op>(value)) {
+    case op::start:
+      on_started(ok);
+      break;
+    case op::read:
+      on_read(ok);
+      break;
+    case op::write:
+      on_written(ok);
+      break;
+    case op::writes_done:
+      on_writes_done();
+      break;
+    case op::finish:
+      on_finished();
+      break;
+    case op::kick: {
+      std::lock_guard guard{mutex_};
+      kick_pending_ = false;
+      break;
+    }
+    case op::last:
+      break;
+  }
 }
 
 void channel_driver::release() {
@@ -411,6 +410,7 @@ void channel_driver::on_finished() {
   }
   std::lock_guard guard{mutex_};
   stream_over_ = true;
+  maybe_shut_down_locked();
 }
 
 bool channel_driver::take_pending_locked() {

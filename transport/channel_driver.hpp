@@ -97,8 +97,7 @@ private:
   bool take_pending_locked();
   bool take_writes_done_locked();
 
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<wire::WorkerService::Stub> stub_;
+  std::unique_ptr<wire::WorkerService::Stub> stub_;  // holds the channel
   grpc::CompletionQueue cq_;
   grpc::Alarm kick_;
 

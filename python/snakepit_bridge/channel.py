@@ -374,7 +374,7 @@ class ChannelSession:
         error = refusal(RequestCancelledError("the worker is shutting down"))
         refused = []
         while item is not None:
-            if not (item is _HOST_CLOSED or item is _SHUTTING_DOWN or isinstance(item, _Malformed)):
+            if item.__class__ is Call:  # markers carry no call to refuse
                 refused.append(FramePieces.error(item.id, error))
                 self._cancels.closed(item.id)
             item = self._take_queued()
