@@ -1,23 +1,24 @@
 // transport/bridge_call.hpp — one unary call of the host bridge, finished
 // exactly once by whichever comes first: the handler's answer, the request
 // deadline, the caller cancelling, or shutdown. Internal to
-// bridge_server.cpp (it brings in gRPC).
+// bridge_server.cpp (it brings in gRPC's core API).
 //
-// Ownership: gRPC owns the reactor until OnDone; the reactor, the handler's
-// `done` and the deadline timer share the call state, which holds only a raw
-// pointer to the reactor and drops it when it finishes. The response message
-// (owned by gRPC until OnDone) is written only before Finish, under the lock,
-// so a late `done` touches nothing gRPC has freed.
+// Ownership: every batch in flight holds the call (a shared_ptr in its tag);
+// so do the handler's `done` and (weakly) the deadline timer. The grpc_call
+// is released once the call has finished and both of its batches (the
+// close-watch and the answer) have come back, so a late `done` touches
+// nothing gRPC has freed.
 #pragma once
 
 #include "transport/deadline_timer.hpp"
 
-#include <grpcpp/support/server_callback.h>
-#include <grpcpp/support/status.h>
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/slice.h>
 
 #include <chrono>
 #include <cstdint>
-#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -28,12 +29,18 @@
 
 namespace snakepit::transport::bridge_detail {
 
-/// What shutdown and the deadline timer see of a call of any reply type.
+/// Something the bridge's completion queue hands back: its address is the tag.
+struct completion {
+  virtual ~completion() = default;
+  virtual void complete(bool ok) = 0;
+};
+
+/// What shutdown and the deadline timer see of a call.
 class call_base {
 public:
   virtual ~call_base() = default;
   /// Finishes the call with a non-OK status unless it has finished already.
-  virtual void fail(const grpc::Status& status) = 0;
+  virtual void fail(grpc_status_code code, const std::string& message) = 0;
 };
 
 /// The calls in flight, the deadline timer, and whether new calls are taken.
@@ -87,125 +94,178 @@ private:
   bool closed_ = false;
 };
 
-/// The reactor gRPC owns: forwards a cancel to the call and frees itself.
-class call_reactor final : public grpc::ServerUnaryReactor {
-public:
-  std::shared_ptr<call_base> call;
+/// The request's bytes as a message; false if they do not parse.
+template <class Message>
+bool parse_payload(grpc_byte_buffer* payload, Message& out) {
+  if (payload == nullptr)
+    return false;
+  grpc_byte_buffer_reader reader;
+  if (!grpc_byte_buffer_reader_init(&reader, payload))
+    return false;
+  grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+  const bool ok = out.ParseFromArray(GRPC_SLICE_START_PTR(all),
+                                     static_cast<int>(GRPC_SLICE_LENGTH(all)));
+  grpc_slice_unref(all);
+  grpc_byte_buffer_reader_destroy(&reader);
+  return ok;
+}
 
-  void OnCancel() override {
-    call->fail(grpc::Status(grpc::StatusCode::CANCELLED, "the caller cancelled the call"));
+template <class Message>
+grpc_byte_buffer* serialize(const Message& message) {
+  grpc_slice slice = grpc_slice_malloc(message.ByteSizeLong());
+  message.SerializeWithCachedSizesToArray(GRPC_SLICE_START_PTR(slice));
+  grpc_byte_buffer* buffer = grpc_raw_byte_buffer_create(&slice, 1);
+  grpc_slice_unref(slice);
+  return buffer;
+}
+
+/// One call, whatever its reply type: the wire side.
+class call_state : public call_base, public std::enable_shared_from_this<call_state> {
+public:
+  call_state(grpc_call* call, std::shared_ptr<call_registry> registry, std::string method)
+    : call_(call), registry_(std::move(registry)), method_(std::move(method)) {}
+
+  ~call_state() override {
+    if (call_ != nullptr)
+      grpc_call_unref(call_);
+    if (reply_ != nullptr)
+      grpc_byte_buffer_destroy(reply_);
+    grpc_slice_unref(details_);
   }
-  void OnDone() override { delete this; }
-};
 
-template <class Reply>
-class unary_call final : public call_base,
-                         public std::enable_shared_from_this<unary_call<Reply>> {
-public:
-  unary_call(call_reactor* reactor, Reply* response, std::shared_ptr<call_registry> registry,
-             std::string method)
-    : reactor_(reactor),
-      response_(response),
-      registry_(std::move(registry)),
-      method_(std::move(method)) {}
-
-  /// Answers with the handler's reply unless the call has finished already.
-  void answer(Reply reply) {
-    call_reactor* reactor = nullptr;
+  /// Watches for the caller going away (cancel, its deadline, a broken
+  /// connection), registers the call and arms its deadline. False (and the
+  /// call finished) if the server is shutting down.
+  bool start() {
+    close_.owner = shared_from_this();
+    grpc_op op{};
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &cancelled_;
     {
       std::lock_guard g{mutex_};
-      if (reactor_ == nullptr)
-        return;
-      *response_ = std::move(reply);
-      reactor = release_locked();
+      if (grpc_call_start_batch(call_, &op, 1, &close_, nullptr) != GRPC_CALL_OK) {
+        close_.owner.reset();
+        finished_ = true;
+        return false;
+      }
+      ++batches_;
     }
-    reactor->Finish(grpc::Status::OK);
-  }
-
-  void fail(const grpc::Status& status) override {
-    call_reactor* reactor = nullptr;
-    {
-      std::lock_guard g{mutex_};
-      if (reactor_ == nullptr)
-        return;
-      reactor = release_locked();
-    }
-    reactor->Finish(status);
-  }
-
-  /// Registers the call and arms its deadline; false (and the call finished
-  /// UNAVAILABLE) once the server is shutting down.
-  bool arm() {
-    const auto id = registry_->add(this->shared_from_this());
+    const auto id = registry_->add(shared_from_this());
     if (id == 0) {
-      fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the host bridge is shutting down"));
+      fail(GRPC_STATUS_UNAVAILABLE, "the host bridge is shutting down");
       return false;
     }
     std::lock_guard g{mutex_};
     registry_id_ = id;
-    if (reactor_ == nullptr) { // finished between add() and here
+    if (finished_) { // finished between add() and here
       registry_->remove(id);
       return true;
     }
     const auto limit = registry_->request_deadline();
-    std::weak_ptr<unary_call> weak = this->shared_from_this();
+    std::weak_ptr<call_state> weak = shared_from_this();
     timer_id_ = registry_->timer().schedule(
       deadline_timer::clock::now() + limit, [weak, limit, method = method_] {
         if (auto self = weak.lock())
-          self->fail(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                  "the host did not answer " + method + " within "
-                                    + std::to_string(limit.count()) + " ms"));
+          self->fail(GRPC_STATUS_DEADLINE_EXCEEDED,
+                     "the host did not answer " + method + " within "
+                       + std::to_string(limit.count()) + " ms");
       });
     return true;
   }
 
+  /// Sends `reply` with status OK unless the call has finished already.
+  template <class Reply>
+  void answer(const Reply& reply) {
+    std::lock_guard g{mutex_};
+    if (finished_)
+      return;
+    finish_locked(GRPC_STATUS_OK, {}, serialize(reply));
+  }
+
+  void fail(grpc_status_code code, const std::string& message) override {
+    std::lock_guard g{mutex_};
+    if (finished_)
+      return;
+    finish_locked(code, message, nullptr);
+  }
+
   /// The `done` given to the handler: safe to call from any thread, at any
   /// time, also after the server is gone; only the first answer counts.
+  template <class Reply>
   std::function<void(Reply)> done() {
-    return [self = this->shared_from_this()](Reply reply) { self->answer(std::move(reply)); };
+    return [self = shared_from_this()](Reply reply) { self->answer(reply); };
   }
 
 private:
-  // Marks the call finished; the caller calls Finish outside the lock (OnDone
-  // may run inline and free the reactor).
-  call_reactor* release_locked() {
-    auto* reactor = reactor_;
-    reactor_ = nullptr;
-    response_ = nullptr;
+  struct batch final : completion {
+    explicit batch(bool watches_close) : watches_close(watches_close) {}
+    const bool watches_close;
+    std::shared_ptr<call_state> owner; // the call stays alive while gRPC has the batch
+    void complete(bool) override {
+      auto keep = std::move(owner);
+      keep->batch_done(watches_close);
+    }
+  };
+
+  void finish_locked(grpc_status_code code, const std::string& message, grpc_byte_buffer* reply) {
+    finished_ = true;
     if (registry_id_ != 0)
       registry_->remove(registry_id_);
     if (timer_id_ != 0)
       registry_->timer().cancel(timer_id_);
-    return reactor;
+    // Both must live until the batch is back (the destructor frees them).
+    reply_ = reply;
+    details_ = grpc_slice_from_copied_buffer(message.data(), message.size());
+    grpc_op ops[3]{};
+    std::size_t n = 0;
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ++n;
+    if (reply_ != nullptr) {
+      ops[n].op = GRPC_OP_SEND_MESSAGE;
+      ops[n].data.send_message.send_message = reply_;
+      ++n;
+    }
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = code;
+    ops[n].data.send_status_from_server.status_details = message.empty() ? nullptr : &details_;
+    ++n;
+    send_.owner = shared_from_this();
+    if (grpc_call_start_batch(call_, ops, n, &send_, nullptr) == GRPC_CALL_OK)
+      ++batches_;
+    else
+      send_.owner.reset();
+  }
+
+  void batch_done(bool close_watch) {
+    std::lock_guard g{mutex_};
+    if (close_watch && cancelled_ != 0 && !finished_) {
+      // The caller went away first: nothing will read an answer now.
+      finished_ = true;
+      if (registry_id_ != 0)
+        registry_->remove(registry_id_);
+      if (timer_id_ != 0)
+        registry_->timer().cancel(timer_id_);
+    }
+    // Free gRPC's call now, even if the handler keeps `done` for long.
+    if (--batches_ == 0 && finished_) {
+      grpc_call_unref(call_);
+      call_ = nullptr;
+    }
   }
 
   std::mutex mutex_;
-  call_reactor* reactor_;
-  Reply* response_;
+  grpc_call* call_;
   std::shared_ptr<call_registry> registry_;
   std::string method_;
+  batch close_{true};
+  batch send_{false};
+  int cancelled_ = 0;
+  int batches_ = 0;
+  bool finished_ = false;
+  grpc_byte_buffer* reply_ = nullptr;
+  grpc_slice details_ = grpc_empty_slice();
   std::uint64_t registry_id_ = 0;
   deadline_timer::timer_id timer_id_ = 0;
 };
-
-/// Starts one call: `dispatch(done)` hands it to the handler. Returns the
-/// reactor for gRPC. An exception thrown by the handler (std::exception) is
-/// reported to the caller as INTERNAL rather than taking down gRPC's thread.
-template <class Reply, class Dispatch>
-grpc::ServerUnaryReactor* start_call(const std::shared_ptr<call_registry>& registry,
-                                     std::string method, Reply* response, Dispatch&& dispatch) {
-  auto* reactor = new call_reactor;
-  auto call = std::make_shared<unary_call<Reply>>(reactor, response, registry, method);
-  reactor->call = call;
-  if (!call->arm())
-    return reactor;
-  try {
-    dispatch(call->done());
-  } catch (const std::exception& e) {
-    call->fail(grpc::Status(grpc::StatusCode::INTERNAL,
-                            "the host's " + method + " handler threw: " + e.what()));
-  }
-  return reactor;
-}
 
 } // namespace snakepit::transport::bridge_detail

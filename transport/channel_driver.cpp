@@ -1,10 +1,12 @@
 #include "transport/channel_driver.hpp"
 
 #include "transport/grpc_status_map.hpp"
+#include "transport/standby_poller.hpp"
 
 #include <pthread.h>
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -48,6 +50,7 @@ void channel_driver::help() {
   while (true) {
     helper_wake_.wait(lock, [&] { return poller_ == poller::none && work_locked(); });
     poller_ = poller::helper;
+    const polling_scope polling;
     do {
       lock.unlock();
       void* t = nullptr;
@@ -66,6 +69,7 @@ void channel_driver::poll_until(const std::function<bool()>& done,
   const auto until = std::chrono::system_clock::now() +
                      std::chrono::duration_cast<std::chrono::system_clock::duration>(
                        deadline - std::chrono::steady_clock::now());
+  std::optional<polling_scope> polling{std::in_place};
   while (!done()) {
     void* t = nullptr;
     bool ok = false;
@@ -73,6 +77,7 @@ void channel_driver::poll_until(const std::function<bool()>& done,
       break;  // the deadline, or the queue shut down
     run(t, ok);
   }
+  polling.reset();
   bool wake = false;
   {
     std::lock_guard guard{mutex_};
