@@ -34,7 +34,7 @@ void figure_throughput(const bench_options& opts, report& out) {
   // Raw bidi before any runtime exists in this process: gRPC's poller then
   // has no other threads to hand socket work to (a note on the rows below;
   // the anchor is measured beside ours, with the runtime alive).
-  std::map<int, double> alone_switches, alone_host;
+  std::map<int, double> alone_switches, alone_host, alone_rate;
   calls_per_second(2, std::chrono::milliseconds(200), raw_bidi);
   for (int threads : {1, 2, 4, 8}) {
     check_interrupted();
@@ -43,6 +43,7 @@ void figure_throughput(const bench_options& opts, report& out) {
     auto used = alone.per_call(static_cast<double>(a.calls));
     alone_switches[threads] = used.host_switches;
     alone_host[threads] = used.host;
+    alone_rate[threads] = a.per_second;
   }
 
   auto rt = start_runtime(make_config(opts, 2));
@@ -85,10 +86,11 @@ void figure_throughput(const bench_options& opts, report& out) {
     r.target = 90;
     r.note = fmt::format("raw unary {:.0f} calls/s; CPU/call host {:.0f} us (raw {:.0f}), "
                          "workers {:.0f} us (raw {:.0f}); host context switches/call {:.1f} "
-                         "(raw {:.1f}; raw with no runtime in the process {:.1f}, host CPU "
-                         "{:.0f} us)",
+                         "(raw {:.1f}); raw with no runtime in the process {:.0f} calls/s "
+                         "({:.0f} % of it), {:.1f} switches, host CPU {:.0f} us",
                          u.per_second, ours_used.host, raw_used.host, ours_used.workers,
                          raw_used.workers, ours_used.host_switches, raw_used.host_switches,
+                         alone_rate[threads], 100.0 * o.per_second / alone_rate[threads],
                          alone_switches[threads], alone_host[threads]);
     if (threads == 1)
       r.note += fmt::format("; {:.1f} s each", static_cast<double>(window.count()) / 1000.0);

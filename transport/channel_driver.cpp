@@ -6,7 +6,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <optional>
 #include <thread>
 #include <utility>
 
@@ -50,12 +49,16 @@ void channel_driver::help() {
   while (true) {
     helper_wake_.wait(lock, [&] { return poller_ == poller::none && work_locked(); });
     poller_ = poller::helper;
-    const polling_scope polling;
     do {
       lock.unlock();
       void* t = nullptr;
       bool ok = false;
-      if (!cq_.Next(&t, &ok))
+      bool got = false;
+      {
+        const polling_scope polling;  // not around run(): a slow callback does not poll
+        got = cq_.Next(&t, &ok);
+      }
+      if (!got)
         return;  // drained after shutdown: nothing refers to the driver now
       run(t, ok);
       lock.lock();
@@ -69,15 +72,18 @@ void channel_driver::poll_until(const std::function<bool()>& done,
   const auto until = std::chrono::system_clock::now() +
                      std::chrono::duration_cast<std::chrono::system_clock::duration>(
                        deadline - std::chrono::steady_clock::now());
-  std::optional<polling_scope> polling{std::in_place};
   while (!done()) {
     void* t = nullptr;
     bool ok = false;
-    if (cq_.AsyncNext(&t, &ok, until) != grpc::CompletionQueue::GOT_EVENT)
+    grpc::CompletionQueue::NextStatus status;
+    {
+      const polling_scope polling;  // not around run(): a slow callback does not poll
+      status = cq_.AsyncNext(&t, &ok, until);
+    }
+    if (status != grpc::CompletionQueue::GOT_EVENT)
       break;  // the deadline, or the queue shut down
     run(t, ok);
   }
-  polling.reset();
   bool wake = false;
   {
     std::lock_guard guard{mutex_};

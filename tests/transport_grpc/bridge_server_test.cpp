@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <future>
 #include <thread>
 
@@ -380,4 +381,54 @@ TEST_CASE("bridge: TCP port 0 reports the port bound and a busy port is a typed 
   auto busy = bridge_server::start({address, s.handler, 1000ms});
   REQUIRE_FALSE(busy.has_value());
   CHECK(busy.error().code == bridge_errc::bind_failed);
+}
+
+// The bridge's own thread waits on a queue that does not poll; while no
+// thread of this process polls a worker connection, only the standby poller
+// reads the bridge's sockets. So the client is another process, and this
+// thread only waits for it (an in-process client would read the sockets
+// itself while it waits for its answer).
+TEST_CASE("bridge: a client in another process is answered while no host thread polls") {
+  private_dir dir;
+  auto s = start_bridge("unix:" + dir.path + "/w.sock");
+
+  const std::string client_code = R"py(
+import sys, grpc, host_bridge_pb2 as pb, host_bridge_pb2_grpc as rpc
+stub = rpc.HostBridgeStub(grpc.insecure_channel(sys.argv[1]))
+answered = 0
+for i in range(20):
+    req = pb.SessionRequest(session_id="s1")
+    req.get_variables.names.append("count")
+    reply = stub.Session(req, timeout=5)
+    if reply.HasField("error"):
+        answered += 1
+print("answered", answered, flush=True)
+)py";
+
+  auto launcher = process_launcher::create();
+  REQUIRE(launcher.has_value());
+  process_spec spec;
+  spec.program = SNAKEPIT_TEST_PYTHON;
+  spec.arguments = {"-c", client_code, s.server->address()};
+  spec.environment = {{"PYTHONPATH", SNAKEPIT_TEST_PYTHONPATH}};
+  spec.label = "bridge-test-client";
+  struct seen {
+    signal_box box;
+    std::vector<std::string> out;
+    std::optional<exit_status> exit;
+  };
+  auto st = std::make_shared<seen>();
+  process_observer obs;
+  obs.on_output = [st](process_output line) {
+    st->box.update([&] { st->out.push_back(line.text); });
+  };
+  obs.on_exit = [st](process_exit e) { st->box.update([&] { st->exit = e.status; }); };
+  (*launcher)->launch(std::move(spec), std::move(obs));
+  REQUIRE(st->box.wait_for([&] { return st->exit.has_value(); }, 30s));
+  std::lock_guard g{st->box.mutex};
+  std::string all;
+  for (const auto& l : st->out)
+    all += l + "\n";
+  INFO(all);
+  CHECK(std::find(st->out.begin(), st->out.end(), "answered 20") != st->out.end());
 }
