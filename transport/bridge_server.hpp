@@ -19,9 +19,9 @@ namespace snakepit::transport {
 
 namespace wire = snakepit::bridge::v1;
 
-/// Answers the bridge's calls. Each method is called on a gRPC callback
-/// thread and must return quickly without blocking (an actor-side handler
-/// just sends a message); it answers later through `done`.
+/// Answers the bridge's calls. Each method is called on the bridge's one
+/// thread (`sp-bridge`) and must return quickly without blocking (an
+/// actor-side handler just sends a message); it answers later through `done`.
 ///
 /// Each `done` must be called exactly once, from any thread. A `done` called
 /// after the call already ended (deadline passed, caller gone, server shut
@@ -53,8 +53,12 @@ struct bridge_server_options {
 ///
 /// Every call is finished exactly once, by whichever comes first: the
 /// handler's `done`, the request deadline (DEADLINE_EXCEEDED), the caller
-/// cancelling, or shutdown (UNAVAILABLE). No thread waits per call: gRPC's
-/// callback API holds calls, one timer thread holds their deadlines.
+/// cancelling, or shutdown (UNAVAILABLE). No thread waits per call: one
+/// thread runs every completion, on a queue that does not poll (with gRPC's
+/// default poller), so it never competes with the threads reading the
+/// workers; its sockets are read by those threads, or by the standby poller
+/// while none polls (transport/standby_poller.hpp). One timer thread holds
+/// the deadlines.
 ///
 /// THREADING: thread-safe. LIFETIME: destroying the server shuts it down;
 /// `done` callbacks still held by the handler stay safe to call afterwards.
