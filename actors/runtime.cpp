@@ -101,6 +101,7 @@ runtime::sweep_report to_report(const transport::sweep_result& r) {
   out.survived = r.survived;
   out.already_gone = r.already_gone;
   out.skipped_pid_reused = r.skipped_pid_reused;
+  out.runtime_dirs_removed = r.runtime_dirs_removed;
   return out;
 }
 
@@ -228,6 +229,8 @@ struct runtime::impl {
       emit("snakepit.registry.moved_aside", {}, {{"path", path}, {"moved_to", *moved}});
     if (auto r = registry->begin_run(run_id, instance_of(cfg), ::getpid()); !r)
       cfg.log(log_level::warning, "process registry: " + transport::to_string(r.error()));
+    else if (auto d = registry->record_runtime_dir(run_id, dir); !d)
+      cfg.log(log_level::warning, "process registry: " + transport::to_string(d.error()));
     return std::nullopt;
   }
 

@@ -163,6 +163,8 @@ public:
     /// Of `found`: orphans of dead hosts found by their environment, which
     /// the registry did not vouch for (e.g. its file was corrupt).
     std::size_t found_by_environment = 0;
+    /// Runtime directories (sockets) of dead hosts' runs, removed.
+    std::size_t runtime_dirs_removed = 0;
   };
   const sweep_report& boot_sweep() const;
 

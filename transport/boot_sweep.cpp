@@ -4,12 +4,15 @@
 #include "transport/process_group_probe.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace snakepit::transport {
@@ -66,6 +69,44 @@ void signal_target(const target& t, int sig) {
   } else if (leader_alive(t)) {
     ::kill(t.pid, sig);
   }
+}
+
+// Removes a dead run's runtime directory if it is plainly ours: a real
+// directory (not a link) owned by us, closed to group and others, holding
+// nothing but sockets. Returns why not otherwise (empty: removed); nullopt
+// if there is no such directory (any more).
+std::optional<std::string> remove_runtime_dir(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0)
+    return errno == ENOENT ? std::nullopt : std::optional<std::string>{"cannot stat it"};
+  if (!S_ISDIR(st.st_mode))
+    return "not a directory";
+  if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
+    return "not a private directory of ours";
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr)
+    return "cannot read it";
+  std::vector<std::string> sockets;
+  std::string why;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..")
+      continue;
+    struct stat entry {};
+    if (::lstat((path + "/" + name).c_str(), &entry) != 0 || !S_ISSOCK(entry.st_mode)) {
+      why = "it holds " + name + ", which is not a socket";
+      break;
+    }
+    sockets.push_back(path + "/" + name);
+  }
+  ::closedir(d);
+  if (!why.empty())
+    return why;
+  for (const auto& socket : sockets)
+    ::unlink(socket.c_str());
+  if (::rmdir(path.c_str()) != 0 && errno != ENOENT)
+    return "rmdir failed";
+  return "";
 }
 
 } // namespace
@@ -223,9 +264,23 @@ registry_result<sweep_result> boot_sweep(process_registry& registry,
                                              + (t.needed_kill ? "SIGKILL after grace" : "SIGTERM")
                                              + ")"));
   }
-  for (const auto& run : swept_runs)
-    if (runs_with_survivors.count(run) == 0)
-      note_error(registry.end_run(run));
+  for (const auto& run : *runs) {
+    if (std::find(swept_runs.begin(), swept_runs.end(), run.run_id) == swept_runs.end()
+        || runs_with_survivors.count(run.run_id) != 0)
+      continue;
+    note_error(registry.end_run(run.run_id));
+    // Ended only now: its host died without removing the directory (a host
+    // that ends its run removes it itself), and its processes are gone, so
+    // nobody uses its sockets.
+    if (!run.runtime_dir || run.ended_at_ms)
+      continue;
+    const auto why = remove_runtime_dir(*run.runtime_dir);
+    if (why && why->empty())
+      ++result.runtime_dirs_removed;
+    else if (why)
+      event("boot sweep: runtime directory " + *run.runtime_dir + " of run " + run.run_id
+            + " left in place: " + *why);
+  }
   auto pruned = registry.prune(options.prune);
   if (!pruned)
     result.errors.push_back(pruned.error());

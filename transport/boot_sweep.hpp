@@ -47,6 +47,8 @@ struct sweep_result {
   std::size_t already_gone = 0;          ///< recorded (or reserved), but no such process any more
   std::size_t skipped_pid_reused = 0;    ///< pid alive but not ours (cmdline or start time differ)
   std::vector<process_id> killed_pids;
+  /// Runtime directories of the runs ended here, removed (see boot_sweep).
+  std::size_t runtime_dirs_removed = 0;
   std::chrono::milliseconds elapsed{0};
   /// Registry writes that failed during the sweep (the kills still happened).
   std::vector<registry_error> errors;
@@ -58,7 +60,10 @@ struct sweep_result {
 /// ("--run-id ID") AND its start time is the recorded one; rows of processes
 /// already gone (or whose pid now names another process) are marked exited;
 /// the run is then ended, and prune() runs. A run with a process that
-/// survived SIGKILL is not ended (the next sweep tries again).
+/// survived SIGKILL is not ended (the next sweep tries again). An ended run's
+/// recorded runtime directory is removed if it is plainly ours (a directory
+/// of our uid, mode without group/other bits, holding only sockets); else it
+/// is left, with an event saying why.
 ///
 /// Blocking, bounded by about grace + kill_timeout (plus /proc scans). Fails
 /// only if the registry cannot be read; later write failures are in `errors`.

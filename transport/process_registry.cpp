@@ -136,6 +136,9 @@ CREATE TABLE IF NOT EXISTS processes(
   exited_at_ms     INTEGER,
   exit_description TEXT);
 CREATE INDEX IF NOT EXISTS processes_by_run ON processes(run_id);
+CREATE TABLE IF NOT EXISTS run_dirs(
+  run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+  path   TEXT NOT NULL);
 )sql";
 
 // Closes a connection (nullptr-safe).
@@ -412,6 +415,21 @@ registry_result<void> process_registry::begin_run(const std::string& run_id,
   return {};
 }
 
+registry_result<void> process_registry::record_runtime_dir(const std::string& run_id,
+                                                           const std::string& path) {
+  if (path.empty())
+    return impl_->invalid("record_runtime_dir", "empty path");
+  std::lock_guard guard{impl_->mutex};
+  statement s{impl_->db.get(), "INSERT OR REPLACE INTO run_dirs(run_id, path) VALUES(?1, ?2)"};
+  s.bind(1, run_id).bind(2, path);
+  if (s.step() != SQLITE_DONE) {
+    if ((s.rc() & 0xff) == SQLITE_CONSTRAINT)
+      return impl_->invalid("record_runtime_dir", "no run " + run_id);
+    return impl_->db_error("record_runtime_dir", s);
+  }
+  return {};
+}
+
 registry_result<void> process_registry::end_run(const std::string& run_id) {
   std::lock_guard guard{impl_->mutex};
   statement s{impl_->db.get(),
@@ -505,8 +523,9 @@ registry_result<std::vector<run_record>>
 process_registry::runs_other_than(const std::string& run_id) {
   std::lock_guard guard{impl_->mutex};
   statement s{impl_->db.get(),
-              "SELECT run_id, instance, host_pid, host_start_ticks, started_at_ms, ended_at_ms"
-              " FROM runs WHERE run_id <> ?1 ORDER BY seq"};
+              "SELECT runs.run_id, instance, host_pid, host_start_ticks, started_at_ms,"
+              " ended_at_ms, run_dirs.path FROM runs LEFT JOIN run_dirs USING (run_id)"
+              " WHERE runs.run_id <> ?1 ORDER BY seq"};
   s.bind(1, run_id);
   std::vector<run_record> runs;
   while (s.step() == SQLITE_ROW) {
@@ -517,6 +536,8 @@ process_registry::runs_other_than(const std::string& run_id) {
     r.host_start_ticks = s.opt<std::uint64_t>(3);
     r.started_at_ms = s.int64(4);
     r.ended_at_ms = s.opt<std::int64_t>(5);
+    if (!s.is_null(6))
+      r.runtime_dir = s.text(6);
     runs.push_back(std::move(r));
   }
   if (s.rc() != SQLITE_OK)

@@ -37,6 +37,10 @@ struct run_record {
   std::optional<std::uint64_t> host_start_ticks;
   std::int64_t started_at_ms = 0; ///< unix time, milliseconds
   std::optional<std::int64_t> ended_at_ms; ///< set by end_run(): the run finished
+  /// The host's private runtime directory (sockets), if it recorded one: a
+  /// host killed with SIGKILL cannot remove it, so the sweep that ends the
+  /// run does.
+  std::optional<std::string> runtime_dir;
 };
 
 /// One spawned (or about to be spawned) process.
@@ -105,6 +109,9 @@ public:
   /// Beginning a run id that exists again is an error (invalid_argument).
   registry_result<void> begin_run(const std::string& run_id, const std::string& instance,
                                   process_id host_pid);
+  /// Records the run's runtime directory (after begin_run; again: replaced).
+  /// Unknown run id: invalid_argument.
+  registry_result<void> record_runtime_dir(const std::string& run_id, const std::string& path);
   /// Marks the run finished (a clean end, or finished by the boot sweep):
   /// prune() may now remove it. Unknown run id: invalid_argument.
   registry_result<void> end_run(const std::string& run_id);

@@ -1,6 +1,7 @@
 // Chaos: a host killed with SIGKILL, then a new host of the same instance.
 // Its workers must be gone (parent-death signal, Python watchdog, boot sweep)
 // and the new host's workers untouched.
+#include <filesystem>
 #include <fmt/format.h>
 
 #include "integration/host_process.hpp"
@@ -31,6 +32,10 @@ TEST_CASE("a_host_killed_with_sigkill_leaves_nothing_once_a_new_host_of_its_inst
             << fresh->boot_sweep().found << ", killed " << fresh->boot_sweep().killed);
     for (int pid : old.worker_pids)
       CHECK_FALSE(process_alive(pid));
+    // Nor its runtime directory (the sweep removes it with the run).
+    REQUIRE_FALSE(old.runtime_dir.empty());
+    CHECK_FALSE(std::filesystem::exists(old.runtime_dir));
+    CHECK(fresh->boot_sweep().runtime_dirs_removed == 1);
     // The new host's workers were not touched by the sweep.
     auto workers = fresh->list_workers();
     REQUIRE(workers.size() == 2);

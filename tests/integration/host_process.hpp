@@ -18,6 +18,7 @@ namespace snakepit::test {
 
 struct killed_host {
   std::string run_id;
+  std::string runtime_dir;  // left behind: a SIGKILLed host cannot remove it
   std::vector<int> worker_pids;
   int grandchild = 0;  // when asked for one
 };
@@ -65,6 +66,8 @@ inline killed_host start_and_kill_host(const std::string& data_dir, const std::s
   while (in >> token) {
     if (token == "grandchild")
       in >> k.grandchild;
+    else if (token == "dir")
+      in >> k.runtime_dir;
     else
       k.worker_pids.push_back(std::stoi(token));
   }

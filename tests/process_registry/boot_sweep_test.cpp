@@ -5,6 +5,15 @@
 
 #include "transport/boot_sweep.hpp"
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
 using namespace snakepit::transport;
 using namespace snakepit::transport::test;
 
@@ -233,4 +242,76 @@ TEST_CASE("the run id must be a whole argument after --run-id") {
   CHECK_FALSE(arguments_carry_run_id({"py", "abc"}, "abc"));
   CHECK_FALSE(arguments_carry_run_id({"py", "--run-id"}, "abc"));
   CHECK_FALSE(arguments_carry_run_id({"py", "--run-id", ""}, ""));
+}
+
+namespace {
+
+// A directory like a host's runtime directory, with a bound (left) socket.
+std::string runtime_dir_with_socket(const temp_dir& dir, const std::string& name, mode_t mode) {
+  const auto path = dir.file(name);
+  REQUIRE(::mkdir(path.c_str(), 0700) == 0);
+  const std::string socket_path = path + "/w1.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  REQUIRE(socket_path.size() < sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  ::close(fd); // the socket file stays, as a killed host's does
+  REQUIRE(::chmod(path.c_str(), mode) == 0);
+  return path;
+}
+
+std::string dead_run_with_dir(process_registry& reg, const std::string& path) {
+  const auto run = fresh_run_id("dead");
+  REQUIRE(reg.begin_run(run, "inst", ::getpid()));
+  REQUIRE(reg.record_runtime_dir(run, path));
+  return run;
+}
+
+} // namespace
+
+TEST_CASE("the sweep that ends a dead run removes its runtime directory and the sockets in it") {
+  temp_dir dir;
+  auto reg = open_registry(dir.file("inst.sqlite"));
+  const auto path = runtime_dir_with_socket(dir, "snakepit-dead", 0700);
+  dead_run_with_dir(*reg, path);
+  const auto result = sweep(*reg, fresh_run_id("new"));
+  CHECK(result.runtime_dirs_removed == 1);
+  CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("a runtime directory holding more than sockets, or open to others, is left in place") {
+  temp_dir dir;
+  auto reg = open_registry(dir.file("inst.sqlite"));
+  const auto with_file = runtime_dir_with_socket(dir, "snakepit-file", 0700);
+  { std::ofstream{with_file + "/notes.txt"} << "not a socket"; }
+  const auto open_dir = runtime_dir_with_socket(dir, "snakepit-open", 0755);
+  dead_run_with_dir(*reg, with_file);
+  dead_run_with_dir(*reg, open_dir);
+  std::vector<std::string> events;
+  auto options = quick_sweep();
+  options.on_event = [&](const std::string& line) { events.push_back(line); };
+  const auto result = sweep(*reg, fresh_run_id("new"), options);
+  CHECK(result.runtime_dirs_removed == 0);
+  CHECK(std::filesystem::exists(with_file + "/notes.txt"));
+  CHECK(std::filesystem::exists(with_file + "/w1.sock"));
+  CHECK(std::filesystem::exists(open_dir + "/w1.sock"));
+  const auto left = std::count_if(events.begin(), events.end(), [](const std::string& e) {
+    return e.find("left in place") != std::string::npos;
+  });
+  CHECK(left == 2);
+  // The runs are ended all the same: the next sweep does not try again.
+  events.clear();
+  sweep(*reg, fresh_run_id("newer"), options);
+  CHECK(events.empty());
+}
+
+TEST_CASE("a runtime directory is recorded only for a run that exists") {
+  temp_dir dir;
+  auto reg = open_registry(dir.file("inst.sqlite"));
+  auto r = reg->record_runtime_dir("no-such-run", "/tmp/snakepit-x");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == registry_errc::invalid_argument);
 }

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   std::string line = "READY " + rt.run_id();
   for (auto& w : rt.list_workers())
     line += " " + std::to_string(w.os_pid);
+  line += " dir " + rt.runtime_dir();
   if (argc == 4) {  // a worker starts a grandchild that outlives it if nobody sweeps
     auto g = rt.execute("spawn_grandchild");
     if (!g) {
