@@ -102,10 +102,14 @@ struct bridge_server::impl {
 
     bool request() {
       grpc_metadata_array_init(&metadata);
-      return grpc_server_request_registered_call(server->server, server->methods[method], &call,
-                                                 &deadline, &metadata, &payload, server->cq,
-                                                 server->cq, this)
-             == GRPC_CALL_OK;
+      const bool asked =
+        grpc_server_request_registered_call(server->server, server->methods[method], &call,
+                                            &deadline, &metadata, &payload, server->cq,
+                                            server->cq, this)
+        == GRPC_CALL_OK;
+      if (!asked)
+        grpc_metadata_array_destroy(&metadata); // no completion will come for it
+      return asked;
     }
     void complete(bool ok) override {
       grpc_metadata_array_destroy(&metadata);
