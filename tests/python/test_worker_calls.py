@@ -3,6 +3,7 @@
 import os
 import signal
 import sys
+import time
 
 import grpc
 import pytest
@@ -145,13 +146,25 @@ def test_execute_stream_of_unknown_tool_is_one_final_error_chunk(shared_worker):
     assert chunks[0].final and chunks[0].error.category == pb.UNKNOWN_COMMAND
 
 
+def _cmdline_once_exec_is_done(pid: int, limit_s: float = 2.0) -> list:
+    # Popen returns when exec has closed its error pipe, which the kernel does
+    # before it sets up the new program's arguments: for a moment the
+    # command line reads empty.
+    deadline = time.monotonic() + limit_s
+    while True:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            args = cmdline.read().split(b"\0")
+        if args != [b""] or time.monotonic() > deadline:
+            return args
+        time.sleep(0.001)
+
+
 def test_spawn_grandchild_starts_sleep_in_the_worker_process_group(start_worker):
     worker = start_worker()
     child = worker.call("spawn_grandchild")
     try:
         assert child["pgid"] == os.getpgid(worker.pid)
-        with open(f"/proc/{child['pid']}/cmdline", "rb") as cmdline:
-            assert cmdline.read().split(b"\0")[:2] == [b"sleep", b"600"]
+        assert _cmdline_once_exec_is_done(child["pid"])[:2] == [b"sleep", b"600"]
     finally:
         os.kill(child["pid"], signal.SIGKILL)
 
