@@ -131,7 +131,7 @@ registry_result<sweep_result> boot_sweep(process_registry& registry,
 
   const process_id self = ::getpid();
   std::vector<target> targets;
-  std::vector<std::string> swept_runs;
+  std::vector<const run_record*> swept_runs;
 
   for (const auto& run : *runs) {
     if (options.skip_runs_of_live_hosts && !run.ended_at_ms && run.host_pid != self
@@ -148,7 +148,7 @@ registry_result<sweep_result> boot_sweep(process_registry& registry,
     if (!rows)
       return std::move(rows).error();
     ++result.runs_swept;
-    swept_runs.push_back(run.run_id);
+    swept_runs.push_back(&run);
     std::set<process_id> recorded_pids; // pids this run's completed rows name
     std::vector<std::int64_t> incomplete;
     for (const auto& row : *rows) {
@@ -264,21 +264,20 @@ registry_result<sweep_result> boot_sweep(process_registry& registry,
                                              + (t.needed_kill ? "SIGKILL after grace" : "SIGTERM")
                                              + ")"));
   }
-  for (const auto& run : *runs) {
-    if (std::find(swept_runs.begin(), swept_runs.end(), run.run_id) == swept_runs.end()
-        || runs_with_survivors.count(run.run_id) != 0)
+  for (const run_record* run : swept_runs) {
+    if (runs_with_survivors.count(run->run_id) != 0)
       continue;
-    note_error(registry.end_run(run.run_id));
+    note_error(registry.end_run(run->run_id));
     // Ended only now: its host died without removing the directory (a host
     // that ends its run removes it itself), and its processes are gone, so
     // nobody uses its sockets.
-    if (!run.runtime_dir || run.ended_at_ms)
+    if (!run->runtime_dir || run->ended_at_ms)
       continue;
-    const auto why = remove_runtime_dir(*run.runtime_dir);
+    const auto why = remove_runtime_dir(*run->runtime_dir);
     if (why && why->empty())
       ++result.runtime_dirs_removed;
     else if (why)
-      event("boot sweep: runtime directory " + *run.runtime_dir + " of run " + run.run_id
+      event("boot sweep: runtime directory " + *run->runtime_dir + " of run " + run->run_id
             + " left in place: " + *why);
   }
   auto pruned = registry.prune(options.prune);

@@ -207,12 +207,17 @@ private:
     }
   };
 
-  void finish_locked(grpc_status_code code, const std::string& message, grpc_byte_buffer* reply) {
+  // The call is over for us: out of the registry, its deadline dropped.
+  void end_locked() {
     finished_ = true;
     if (registry_id_ != 0)
       registry_->remove(registry_id_);
     if (timer_id_ != 0)
       registry_->timer().cancel(timer_id_);
+  }
+
+  void finish_locked(grpc_status_code code, const std::string& message, grpc_byte_buffer* reply) {
+    end_locked();
     // Both must live until the batch is back (the destructor frees them).
     reply_ = reply;
     details_ = grpc_slice_from_copied_buffer(message.data(), message.size());
@@ -238,14 +243,8 @@ private:
 
   void batch_done(bool close_watch) {
     std::lock_guard g{mutex_};
-    if (close_watch && cancelled_ != 0 && !finished_) {
-      // The caller went away first: nothing will read an answer now.
-      finished_ = true;
-      if (registry_id_ != 0)
-        registry_->remove(registry_id_);
-      if (timer_id_ != 0)
-        registry_->timer().cancel(timer_id_);
-    }
+    if (close_watch && cancelled_ != 0 && !finished_)
+      end_locked(); // the caller went away first: nothing will read an answer now
     // Free gRPC's call now, even if the handler keeps `done` for long.
     if (--batches_ == 0 && finished_) {
       grpc_call_unref(call_);
