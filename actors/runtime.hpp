@@ -59,8 +59,9 @@ public:
   std::future<result<json>> execute_async(const std::string& tool, json args = json::object(),
                                           call_options options = {});
   /// `done` runs once, on one of the runtime's threads (the one that read the
-  /// outcome, or the deadline timer's): keep it quick and thread-safe, and do
-  /// not call the runtime's blocking functions from it. An error known at once
+  /// outcome, or the deadline timer's): keep it quick and thread-safe (the
+  /// thread that reads outcomes reads them for every worker), and do not
+  /// call the runtime's blocking functions from it. An error known at once
   /// (runtime shut down, arguments not an object, queue full, a connection
   /// that refuses the call) runs `done` on the calling thread before this
   /// returns. Calling execute_async from `done` is fine.

@@ -6,9 +6,9 @@
 // thread and handed over costs ~6 switches, a raw gRPC client that reads its
 // own stream ~4.5, and every switch here costs about as much as the work of
 // the call. So a synchronous execute offers its thread: a connection that
-// can be polled (see channel_driver) and that has nothing else in flight
-// takes the offer when the call goes out, and the caller then runs the
-// connection's completions itself until its outcome is in. Whoever answers
+// can be polled (see connection_queue) and that has nothing else in flight
+// takes the offer when the call goes out, if nobody reads the queue then,
+// and the caller then runs the completions itself until its outcome is in. Whoever answers
 // the call from another thread (a deadline, a crash) kicks it awake.
 //
 // Connections that cannot be polled ignore the offer: the caller then waits

@@ -1,31 +1,30 @@
 #include "transport/channel_driver.hpp"
 
 #include "transport/grpc_status_map.hpp"
-#include "transport/standby_poller.hpp"
-
-#include <pthread.h>
 
 #include <algorithm>
-#include <thread>
 #include <utility>
 
 namespace snakepit::transport {
 
 channel_driver::channel_driver(std::shared_ptr<grpc::Channel> channel)
-  : stub_(wire::WorkerService::NewStub(std::move(channel))) {}
+  : queue_(connection_queue::acquire()), stub_(wire::WorkerService::NewStub(std::move(channel))) {
+  for (std::size_t i = 0; i < tags_.size(); ++i) {
+    tags_[i].driver = this;
+    tags_[i].which = static_cast<op>(i);
+  }
+}
 
 std::shared_ptr<channel_driver> channel_driver::start(std::shared_ptr<grpc::Channel> channel) {
   auto self = std::make_shared<channel_driver>(std::move(channel));
-  std::thread{[self] { self->help(); }}.detach();
+  self->self_ = self;
   return self;
 }
 
-// --- who polls ----------------------------------------------------------------
+// --- work and retirement ----------------------------------------------------------
 
 bool channel_driver::work_locked() const {
-  if (shut_down_)
-    return true;  // the queue must be drained
-  if (!unary_.empty() || kick_pending_)
+  if (!unary_.empty())
     return true;
   if (!opened_ || stream_over_)
     return false;
@@ -33,90 +32,21 @@ bool channel_driver::work_locked() const {
          write_failed_ || finish_issued_;
 }
 
-void channel_driver::maybe_shut_down_locked() {
-  if (shut_down_ || !released_ || !unary_.empty() || (opened_ && !stream_over_))
-    return;
-  shut_down_ = true;
-  if (kick_pending_)
-    kick_.Cancel();
-  cq_.Shutdown();
+void channel_driver::settle_locked(retired& last) {
+  const bool work = work_locked();
+  if (work != working_) {
+    working_ = work;
+    if (work)
+      queue_->add_work();
+    else
+      queue_->remove_work();
+  }
+  if (released_ && unary_.empty() && (!opened_ || stream_over_) && self_)
+    last = std::move(self_);
 }
 
-void channel_driver::help() {
-  // Named for ps/perf (it would inherit its creator's name).
-  ::pthread_setname_np(::pthread_self(), "sp-channel");
-  std::unique_lock lock{mutex_};
-  while (true) {
-    helper_wake_.wait(lock, [&] { return poller_ == poller::none && work_locked(); });
-    poller_ = poller::helper;
-    do {
-      lock.unlock();
-      void* t = nullptr;
-      bool ok = false;
-      bool got = false;
-      {
-        const polling_scope polling;  // not around run(): a slow callback does not poll
-        got = cq_.Next(&t, &ok);
-      }
-      if (!got)
-        return;  // drained after shutdown: nothing refers to the driver now
-      run(t, ok);
-      lock.lock();
-    } while (work_locked());
-    poller_ = poller::none;
-  }
-}
-
-void channel_driver::poll_until(const std::function<bool()>& done,
-                                std::chrono::steady_clock::time_point deadline) {
-  const auto until = std::chrono::system_clock::now() +
-                     std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                       deadline - std::chrono::steady_clock::now());
-  while (!done()) {
-    void* t = nullptr;
-    bool ok = false;
-    grpc::CompletionQueue::NextStatus status;
-    {
-      const polling_scope polling;  // not around run(): a slow callback does not poll
-      status = cq_.AsyncNext(&t, &ok, until);
-    }
-    if (status != grpc::CompletionQueue::GOT_EVENT)
-      break;  // the deadline, or the queue shut down
-    run(t, ok);
-  }
-  bool wake = false;
-  {
-    std::lock_guard guard{mutex_};
-    poller_ = poller::none;
-    wake = work_locked();
-  }
-  if (wake)
-    helper_wake_.notify_one();
-}
-
-void channel_driver::kick() {
-  std::lock_guard guard{mutex_};
-  // Set under the lock, so the queue cannot be shut down meanwhile.
-  if (poller_ != poller::caller || kick_pending_ || shut_down_)
-    return;
-  kick_pending_ = true;
-  kick_.Set(&cq_, gpr_now(GPR_CLOCK_MONOTONIC), tag(op::kick));
-}
-
-void channel_driver::run(void* t, bool ok) {
-  const auto value = reinterpret_cast<std::uintptr_t>(t);
-  if (value >= static_cast<std::uintptr_t>(op::last)) {
-    auto* call = static_cast<unary_op*>(t);
-    {
-      std::lock_guard guard{mutex_};
-      unary_.erase(call);
-      maybe_shut_down_locked();
-    }
-    call->complete(ok);
-    delete call;
-    return;
-  }
-  switch (static_cast<op>(value)) {
+void channel_driver::run(op which, bool ok) {
+  switch (which) {
     case op::start:
       on_started(ok);
       break;
@@ -132,17 +62,25 @@ void channel_driver::run(void* t, bool ok) {
     case op::finish:
       on_finished();
       break;
-    case op::kick: {
-      std::lock_guard guard{mutex_};
-      kick_pending_ = false;
-      break;
-    }
-    case op::last:
+    case op::count:
       break;
   }
 }
 
+void channel_driver::on_unary_done(unary_op* call, bool ok) {
+  retired last;  // may be the last reference: dropped after everything below
+  {
+    std::lock_guard guard{mutex_};
+    unary_.erase(call);
+    settle_locked(last);
+  }
+  (void)ok;  // Finish always completes with ok; the status says how the call went
+  call->answer();
+  delete call;
+}
+
 void channel_driver::release() {
+  retired last;
   {
     std::lock_guard guard{mutex_};
     released_ = true;
@@ -152,9 +90,8 @@ void channel_driver::release() {
       aborted_ = true;
       context_.TryCancel();
     }
-    maybe_shut_down_locked();
+    settle_locked(last);
   }
-  helper_wake_.notify_one();
 }
 
 // --- unary calls ----------------------------------------------------------------
@@ -168,8 +105,7 @@ void channel_driver::unary(std::chrono::milliseconds timeout, done_fn<Rep> done,
     std::unique_ptr<grpc::ClientAsyncResponseReader<Rep>> rpc;
     done_fn<Rep> done;
     const char* operation = "";
-    void complete(bool) override {
-      // Finish always completes with ok; the status says how the call went.
+    void answer() override {
       if (status.ok())
         done(std::move(reply));
       else
@@ -180,26 +116,23 @@ void channel_driver::unary(std::chrono::milliseconds timeout, done_fn<Rep> done,
   c->done = std::move(done);
   c->operation = operation;
   c->context.set_deadline(std::chrono::system_clock::now() + timeout);
-  bool wake = false;
-  {
-    std::lock_guard guard{mutex_};
-    if (released_) {
-      delete c;  // unreachable through worker_channel: it is being destroyed
-      return;
-    }
-    unary_.insert(c);
-    c->rpc = prepare(&c->context);
-    c->rpc->StartCall();
-    c->rpc->Finish(&c->reply, &c->status, c);
-    wake = poller_ == poller::none;
+  c->driver = this;
+  std::lock_guard guard{mutex_};
+  if (released_) {
+    delete c;  // unreachable through worker_channel: it is being destroyed
+    return;
   }
-  if (wake)
-    helper_wake_.notify_one();
+  unary_.insert(c);
+  c->rpc = prepare(&c->context);
+  c->rpc->StartCall();
+  c->rpc->Finish(&c->reply, &c->status, static_cast<connection_queue::completion*>(c));
+  retired none;  // not released: nothing retires here
+  settle_locked(none);
 }
 
 void channel_driver::ping(std::chrono::milliseconds timeout, done_fn<wire::PingReply> done) {
   unary<wire::PingReply>(timeout, std::move(done), "Ping", [this](grpc::ClientContext* ctx) {
-    return stub_->PrepareAsyncPing(ctx, wire::PingRequest{}, &cq_);
+    return stub_->PrepareAsyncPing(ctx, wire::PingRequest{}, queue_->cq());
   });
 }
 
@@ -208,7 +141,7 @@ void channel_driver::describe_tools(std::chrono::milliseconds timeout,
   unary<wire::DescribeToolsReply>(timeout, std::move(done), "DescribeTools",
                                   [this](grpc::ClientContext* ctx) {
                                     return stub_->PrepareAsyncDescribeTools(
-                                      ctx, wire::DescribeToolsRequest{}, &cq_);
+                                      ctx, wire::DescribeToolsRequest{}, queue_->cq());
                                   });
 }
 
@@ -218,13 +151,14 @@ void channel_driver::shutdown(std::chrono::milliseconds grace, std::chrono::mill
   request.set_grace_ms(static_cast<std::uint32_t>(grace.count()));
   unary<wire::ShutdownReply>(timeout, std::move(done), "Shutdown",
                              [this, &request](grpc::ClientContext* ctx) {
-                               return stub_->PrepareAsyncShutdown(ctx, request, &cq_);
+                               return stub_->PrepareAsyncShutdown(ctx, request, queue_->cq());
                              });
 }
 
 // --- the stream -------------------------------------------------------------------
 
 channel_result<channel_ok> channel_driver::open(channel_callbacks callbacks) {
+  retired last;
   {
     std::lock_guard guard{mutex_};
     if (opened_)
@@ -233,10 +167,10 @@ channel_result<channel_ok> channel_driver::open(channel_callbacks callbacks) {
     opened_ = true;
     callbacks_ = std::move(callbacks);
     // Under the lock: no enqueue() reaches rw_ before it is set.
-    rw_ = stub_->PrepareAsyncChannel(&context_, &cq_);
+    rw_ = stub_->PrepareAsyncChannel(&context_, queue_->cq());
     rw_->StartCall(tag(op::start));
+    settle_locked(last);
   }
-  helper_wake_.notify_one();
   return channel_ok{};
 }
 
@@ -244,8 +178,8 @@ channel_result<channel_ok> channel_driver::enqueue(std::vector<wire::Request>* r
                                                    std::vector<std::uint64_t>* cancels,
                                                    const char* op) {
   bool write = false;
-  bool wake_helper = false;
   bool caller_polls = false;
+  retired last;
   {
     std::lock_guard guard{mutex_};
     if (!opened_)
@@ -253,11 +187,12 @@ channel_result<channel_ok> channel_driver::enqueue(std::vector<wire::Request>* r
     if (closing_ || read_closed_ || write_failed_ || stream_over_)
       return channel_error{channel_errc::stream_closed, op, 0,
                            closing_ ? "close() was called" : "the stream has ended"};
-    // A synchronous caller reads the stream itself if its call would be the
-    // only one in flight (a last write's completion still to come is no
-    // other caller's: the caller runs it, and it starts this frame's write).
-    caller_polls = requests && poller_ == poller::none && started_ && expected_ == 0 &&
-                   caller_poll_offer::open_offer();
+    // A synchronous caller reads the queue itself if its call would be the
+    // only one in flight here (a last write's completion still to come is no
+    // other caller's: the caller runs it, and it starts this frame's write)
+    // and nobody reads the queue now.
+    caller_polls = requests && started_ && expected_ == 0 && caller_poll_offer::open_offer() &&
+                   queue_->take_for_caller();
     if (requests) {
       auto* out = pending_.mutable_requests();
       out->Reserve(out->size() + static_cast<int>(requests->size()));
@@ -271,43 +206,40 @@ channel_result<channel_ok> channel_driver::enqueue(std::vector<wire::Request>* r
         out->Add(id);
     }
     write = take_pending_locked();
-    if (caller_polls)
-      poller_ = poller::caller;
-    else
-      wake_helper = poller_ == poller::none;
+    settle_locked(last);
   }
   if (caller_polls)
-    caller_poll_offer::take(shared_from_this());
+    caller_poll_offer::take(queue_);
   if (write)
     rw_->Write(in_flight_, tag(op::write));
-  if (wake_helper)
-    helper_wake_.notify_one();
   return channel_ok{};
 }
 
 void channel_driver::close() {
   bool writes_done = false;
+  retired last;
   {
     std::lock_guard guard{mutex_};
     if (!opened_ || closing_)
       return;
     closing_ = true;
     writes_done = take_writes_done_locked();
+    settle_locked(last);
   }
   if (writes_done)
     rw_->WritesDone(tag(op::writes_done));
-  helper_wake_.notify_one();
 }
 
 void channel_driver::abort() {
+  retired last;
   {
     std::lock_guard guard{mutex_};
     if (!opened_ || stream_over_)
       return;
     aborted_ = true;
+    settle_locked(last);
   }
   context_.TryCancel();
-  helper_wake_.notify_one();
 }
 
 worker_channel::stream_stats channel_driver::stats() const {
@@ -318,6 +250,7 @@ worker_channel::stream_stats channel_driver::stats() const {
 
 void channel_driver::on_started(bool ok) {
   bool read = false, write = false, writes_done = false;
+  retired last;
   {
     std::lock_guard guard{mutex_};
     started_ = true;
@@ -331,6 +264,7 @@ void channel_driver::on_started(bool ok) {
       if (!write)
         writes_done = take_writes_done_locked();
     }
+    settle_locked(last);
   }
   if (read)
     rw_->Read(&incoming_, tag(op::read));
@@ -343,10 +277,12 @@ void channel_driver::on_started(bool ok) {
 }
 
 void channel_driver::on_read(bool ok) {
+  retired last;
   if (!ok) {
     {
       std::lock_guard guard{mutex_};
       read_closed_ = true;
+      settle_locked(last);
     }
     maybe_finish();
     return;
@@ -358,6 +294,7 @@ void channel_driver::on_read(bool ok) {
   {
     std::lock_guard guard{mutex_};
     expected_ = std::max<std::int64_t>(0, expected_ - answered);
+    settle_locked(last);
   }
   if (callbacks_.on_reply)
     for (auto& reply : *incoming_.mutable_replies())
@@ -371,6 +308,7 @@ void channel_driver::on_read(bool ok) {
 
 void channel_driver::on_written(bool ok) {
   bool write = false, writes_done = false;
+  retired last;
   {
     std::lock_guard guard{mutex_};
     in_flight_.Clear(); // keeps its allocations for the next frame
@@ -382,6 +320,7 @@ void channel_driver::on_written(bool ok) {
       if (!write)
         writes_done = take_writes_done_locked();
     }
+    settle_locked(last);
   }
   if (write)
     rw_->Write(in_flight_, tag(op::write));
@@ -391,19 +330,23 @@ void channel_driver::on_written(bool ok) {
 }
 
 void channel_driver::on_writes_done() {
+  retired last;
   {
     std::lock_guard guard{mutex_};
     writing_ = false;
+    settle_locked(last);
   }
   maybe_finish();
 }
 
 void channel_driver::maybe_finish() {
+  retired last;
   {
     std::lock_guard guard{mutex_};
     if (finish_issued_ || !read_closed_ || writing_)
       return;
     finish_issued_ = true;
+    settle_locked(last);
   }
   rw_->Finish(&status_, tag(op::finish));
 }
@@ -419,9 +362,10 @@ void channel_driver::on_finished() {
     else
       on_closed(make_channel_error(status_.error_code(), "Channel", status_.error_message()));
   }
+  retired last;  // may be the last reference: dropped after the lock
   std::lock_guard guard{mutex_};
   stream_over_ = true;
-  maybe_shut_down_locked();
+  settle_locked(last);
 }
 
 bool channel_driver::take_pending_locked() {

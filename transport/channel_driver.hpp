@@ -1,29 +1,26 @@
 // transport/channel_driver.hpp — everything one worker connection has in
-// flight (unary control calls and the Channel stream) on one completion
-// queue of its own, and who runs its completions.
-//
-// The completions are run by one thread at a time, the "poller": a
+// flight (unary control calls and the Channel stream), posted on the
+// process's connection_queue, which decides who runs the completions: a
 // synchronous caller whose poll offer the stream took (caller_poll.hpp),
-// until that caller's outcome is in; else the driver's helper thread, which
-// polls while anything is in flight and sleeps on a condition variable
-// otherwise. gRPC's callback API would run them on the two threads of its
-// shared callback queue instead, and on 2 cores every such handoff costs
-// about as much as a call (snakepit-bench --only throughput prints the
-// host's context switches per call).
+// until that caller's outcome is in, else the queue's helper thread, while
+// any connection has work. gRPC's callback API would run them on the two
+// threads of its shared callback queue instead, and on 2 cores every such
+// handoff costs about as much as a call (snakepit-bench --only throughput
+// prints the host's context switches per call).
 //
 // Internal to transport/: worker_channel is the interface.
 #pragma once
 
 #include "transport/caller_poll.hpp"
+#include "transport/connection_queue.hpp"
 #include "transport/worker_channel.hpp"
 
 #include "snakepit_bridge.grpc.pb.h"
 
-#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
+#include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,14 +30,12 @@
 
 namespace snakepit::transport {
 
-class channel_driver final : public polled_connection,
-                             public std::enable_shared_from_this<channel_driver> {
+class channel_driver final {
 public:
   template <class Rep>
   using done_fn = std::function<void(channel_result<Rep>)>;
 
-  /// Starts the helper thread, which owns the driver until the queue is shut
-  /// down and drained (after release() and the last completion).
+  /// The driver owns itself until release() and its last completion.
   static std::shared_ptr<channel_driver> start(std::shared_ptr<grpc::Channel> channel);
 
   // --- unary control calls --------------------------------------------------
@@ -61,33 +56,44 @@ public:
   /// still gets its callback); the queue shuts down once all has come back.
   void release();
 
-  // --- polled_connection ------------------------------------------------------
-  void poll_until(const std::function<bool()>& done,
-                  std::chrono::steady_clock::time_point deadline) override;
-  void kick() override;
-
   /// A unary call in flight; its address is its tag.
-  struct unary_op {
+  struct unary_op : connection_queue::completion {
     virtual ~unary_op() = default;
-    virtual void complete(bool ok) = 0;
+    void complete(bool ok) final { driver->on_unary_done(this, ok); }
+    /// Delivers the outcome (the call has left the driver's books).
+    virtual void answer() = 0;
+    channel_driver* driver = nullptr;
     grpc::ClientContext context;
   };
 
   explicit channel_driver(std::shared_ptr<grpc::Channel> channel);
 
 private:
-  enum class op : std::uintptr_t { start = 1, read, write, writes_done, finish, kick, last };
-  enum class poller { none, helper, caller };
-  static void* tag(op o) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(o)); }
+  enum class op { start, read, write, writes_done, finish, count };
+  /// The stream's operations' tags (one of each is in flight at most).
+  struct op_tag final : connection_queue::completion {
+    void complete(bool ok) override { driver->run(which, ok); }
+    channel_driver* driver = nullptr;
+    op which = op::start;
+  };
+  void* tag(op o) {
+    return static_cast<connection_queue::completion*>(&tags_[static_cast<std::size_t>(o)]);
+  }
+  /// The driver itself, once it has retired: the caller drops it after
+  /// unlocking (declare it before the lock).
+  using retired = std::shared_ptr<channel_driver>;
 
   template <class Rep, class Prepare>
   void unary(std::chrono::milliseconds timeout, done_fn<Rep> done, const char* operation,
              Prepare prepare);
 
-  void help();
   bool work_locked() const;
-  void maybe_shut_down_locked();
-  void run(void* t, bool ok);
+  /// After every change of state, under the lock: tells the queue whether
+  /// this connection has work, and retires the driver once nothing can
+  /// complete any more.
+  void settle_locked(retired& last);
+  void run(op which, bool ok);
+  void on_unary_done(unary_op* call, bool ok);
   void on_started(bool ok);
   void on_read(bool ok);
   void on_written(bool ok);
@@ -97,9 +103,10 @@ private:
   bool take_pending_locked();
   bool take_writes_done_locked();
 
+  std::shared_ptr<connection_queue> queue_;
   std::unique_ptr<wire::WorkerService::Stub> stub_;  // holds the channel
-  grpc::CompletionQueue cq_;
-  grpc::Alarm kick_;
+  std::array<op_tag, static_cast<std::size_t>(op::count)> tags_;
+  std::shared_ptr<channel_driver> self_;  // until retired
 
   // The stream (touched by the poller only, but rw_ set once by open()).
   channel_callbacks callbacks_;
@@ -108,13 +115,10 @@ private:
   wire::WorkerFrame incoming_;
   grpc::Status status_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable helper_wake_;
-  poller poller_ = poller::none;
+  mutable std::mutex mutex_;  // taken before the queue's
   std::unordered_set<unary_op*> unary_;  // in flight
+  bool working_ = false;  // counted as work by the queue
   bool released_ = false;
-  bool shut_down_ = false;
-  bool kick_pending_ = false;
   bool opened_ = false;
   bool stream_over_ = false;  // on_closed has run
   wire::HostFrame pending_;   // queued, not yet written

@@ -11,7 +11,7 @@
 //
 // So the bridge waits on a non-polling queue (bridge_server.cpp), and its
 // sockets are read by whichever of our threads polls a worker connection at
-// the time (channel_driver: a caller in poll_until, or a helper). Those
+// the time (connection_queue: a caller in poll_until, or its helper). Those
 // threads say so with a polling_scope. When none has polled for a while, the
 // standby poller thread polls instead, until one starts again; it checks
 // every `quiet_period`, so a lock-step caller's gaps between calls never

@@ -47,15 +47,17 @@ struct channel_callbacks {
 /// One worker's connection.
 ///
 /// THREADING: every member function is thread-safe and returns at once
-/// (nothing blocks on the network; connecting is lazy). Unary callbacks run
-/// on gRPC's callback threads. The stream's callbacks run on its poller: its
-/// own helper thread, or a synchronous caller whose poll offer the stream
-/// took (transport/caller_poll.hpp: send() takes it when nothing else is in
-/// flight), inside that caller's poll_until. Never inline in send() with one
-/// of our locks held; they must be quick and thread-safe (an actor would
-/// just anon_send). The stream's on_reply/on_chunk calls are serialized (one
-/// read at a time) and on_closed comes after all of them; unary callbacks
-/// may run concurrently with each other and with the stream's.
+/// (nothing blocks on the network; connecting is lazy). Every callback, unary
+/// or the stream's, runs on the reader of the process's connection queue
+/// (transport/connection_queue.hpp): its helper thread, or a synchronous
+/// caller whose poll offer the stream took (transport/caller_poll.hpp: send()
+/// takes it when nothing else is in flight and nobody reads the queue),
+/// inside that caller's poll_until. Never inline in send() with one of our
+/// locks held. One thread at a time reads for every worker connection, so
+/// callbacks must be quick (a slow one delays every worker's replies) and
+/// thread-safe (an actor would just anon_send). The stream's on_reply/on_chunk
+/// calls are serialized (one read at a time) and on_closed comes after all of
+/// them.
 ///
 /// LIFETIME: the state of every call lives in shared_ptrs owned by the call
 /// itself, so destroying the worker_channel with calls in flight is safe: the

@@ -5,6 +5,9 @@
 #include "transport/caller_poll.hpp"
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 
 using nlohmann::json;
@@ -125,4 +128,50 @@ TEST_CASE("a kick wakes a polling caller long before its deadline") {
   CHECK(waited < 2000ms);  // woken by the kick, not by the sleep's reply
   // The helper takes the stream back: the sleeping call still gets its reply.
   REQUIRE(s.sb.wait_replies(static_cast<std::size_t>(id), 10000ms));
+}
+
+TEST_CASE("a polling caller also reads the replies of another worker's stream") {
+  // Every connection shares one queue, read by one thread at a time: while
+  // this thread reads it, the helper does not, so a reply on a second
+  // worker's stream is answered here too.
+  started_stream a;
+  started_stream b;
+  caller_poll_offer offer;
+  const auto id = a.send_taken(offer, 2, "sleep_ms", {{"ms", 300}});
+  offer.withdraw();
+  std::thread other{[&] { REQUIRE(b.ch->send(make_request(2, "echo", {{"x", 7}})).has_value()); }};
+  other.join();
+  offer.taken()->poll_until([&] { return a.read(id) && b.read(2); },
+                            std::chrono::steady_clock::now() + 5000ms);
+  REQUIRE(b.read(2));
+  CHECK(b.reader_of(2) == std::this_thread::get_id());
+  CHECK(b.sb.reply(2).has_result());
+  REQUIRE(a.read(id));
+  CHECK(a.reader_of(id) == std::this_thread::get_id());
+}
+
+namespace {
+
+int threads_named(const std::string& name) {
+  int found = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm{task.path() / "comm"};
+    std::string line;
+    if (std::getline(comm, line) && line == name)
+      ++found;
+  }
+  return found;
+}
+
+} // namespace
+
+TEST_CASE("the connections' helper thread ends once the last worker channel is gone") {
+  {
+    started_stream s;
+    CHECK(threads_named("sp-connections") == 1);
+  }
+  const auto limit = std::chrono::steady_clock::now() + 5000ms;
+  while (threads_named("sp-connections") != 0 && std::chrono::steady_clock::now() < limit)
+    std::this_thread::sleep_for(10ms);
+  CHECK(threads_named("sp-connections") == 0);
 }
