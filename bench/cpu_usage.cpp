@@ -66,6 +66,22 @@ double stat_seconds(pid_t pid) {
 
 } // namespace
 
+double process_context_switches(pid_t pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", ec);
+  if (ec)
+    return 0;
+  double total = 0;
+  for (auto& t : tasks) {
+    // schedstat: ns on CPU, ns waiting, times scheduled in.
+    std::ifstream in(t.path() / "schedstat");
+    unsigned long long run = 0, wait = 0, slices = 0;
+    if (in >> run >> wait >> slices)
+      total += static_cast<double>(slices);
+  }
+  return total;
+}
+
 double process_cpu_seconds(pid_t pid) {
   double s = schedstat_seconds(pid);
   return s >= 0 ? s : stat_seconds(pid);
@@ -80,20 +96,29 @@ double sum_cpu(const std::vector<pid_t>& pids) {
   return s;
 }
 
+double sum_switches(const std::vector<pid_t>& pids) {
+  double s = 0;
+  for (auto p : pids)
+    s += process_context_switches(p);
+  return s;
+}
+
 } // namespace
 
 cpu_meter::cpu_meter(std::vector<pid_t> workers)
   : workers_(std::move(workers)),
     host_start_(self_cpu_seconds()),
     workers_start_(sum_cpu(workers_)),
-    switches_start_(self_context_switches()) {}
+    switches_start_(self_context_switches()),
+    workers_switches_start_(sum_switches(workers_)) {}
 
 cpu_meter::per_call_us cpu_meter::per_call(double calls) const {
   if (calls <= 0)
     return {};
   return {(self_cpu_seconds() - host_start_) / calls * 1e6,
           (sum_cpu(workers_) - workers_start_) / calls * 1e6,
-          (self_context_switches() - switches_start_) / calls};
+          (self_context_switches() - switches_start_) / calls,
+          (sum_switches(workers_) - workers_switches_start_) / calls};
 }
 
 } // namespace snakepit::bench

@@ -14,6 +14,9 @@ double self_cpu_seconds();
 /// /proc/PID/task/*/schedstat, in ns; else /proc/PID/stat, in clock ticks).
 /// 0 if it is gone.
 double process_cpu_seconds(pid_t pid);
+/// Times the threads of a process were scheduled in so far (its live
+/// threads, from /proc/PID/task/*/schedstat); 0 if it is gone.
+double process_context_switches(pid_t pid);
 
 /// Context switches of this process so far (all threads, voluntary and not):
 /// on 2 cores a thread handoff costs more than the work around it.
@@ -27,7 +30,8 @@ public:
   struct per_call_us {
     double host = 0;
     double workers = 0;
-    double host_switches = 0;  // per call, not microseconds
+    double host_switches = 0;     // per call, not microseconds
+    double workers_switches = 0;  // per call: the workers' threads scheduled in
   };
   /// CPU microseconds per call over `calls` calls since construction.
   per_call_us per_call(double calls) const;
@@ -37,6 +41,7 @@ private:
   double host_start_ = 0;
   double workers_start_ = 0;
   double switches_start_ = 0;
+  double workers_switches_start_ = 0;
 };
 
 } // namespace snakepit::bench

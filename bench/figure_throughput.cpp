@@ -72,7 +72,7 @@ void figure_throughput(const bench_options& opts, report& out) {
   // drift then weighs on both sides alike instead of on whichever ran second.
   struct side {
     uint64_t calls = 0;
-    double seconds = 0, host_us = 0, workers_us = 0, switches = 0;
+    double seconds = 0, host_us = 0, workers_us = 0, switches = 0, workers_switches = 0;
     void block(int threads, std::chrono::milliseconds w, const std::vector<pid_t>& pids,
                const std::function<std::function<void()>(int)>& make_caller) {
       cpu_meter cpu{pids};
@@ -83,6 +83,7 @@ void figure_throughput(const bench_options& opts, report& out) {
       host_us += used.host * static_cast<double>(r.calls);
       workers_us += used.workers * static_cast<double>(r.calls);
       switches += used.host_switches * static_cast<double>(r.calls);
+      workers_switches += used.workers_switches * static_cast<double>(r.calls);
     }
     double rate() const { return static_cast<double>(calls) / seconds; }
     double per_call(double total) const { return total / static_cast<double>(calls); }
@@ -98,9 +99,9 @@ void figure_throughput(const bench_options& opts, report& out) {
       o.block(threads, window / 4, ours_pids, ours);
     }
     cpu_meter::per_call_us ours_used{o.per_call(o.host_us), o.per_call(o.workers_us),
-                                     o.per_call(o.switches)};
+                                     o.per_call(o.switches), o.per_call(o.workers_switches)};
     cpu_meter::per_call_us raw_used{b.per_call(b.host_us), b.per_call(b.workers_us),
-                                    b.per_call(b.switches)};
+                                    b.per_call(b.switches), b.per_call(b.workers_switches)};
     auto u = calls_per_second(threads, window, raw_unary);
     row r;
     r.figure = "throughput";
@@ -113,10 +114,11 @@ void figure_throughput(const bench_options& opts, report& out) {
     r.target = 90;
     r.note = fmt::format("raw unary {:.0f} calls/s; CPU/call host {:.0f} us (raw {:.0f}), "
                          "workers {:.0f} us (raw {:.0f}); host context switches/call {:.1f} "
-                         "(raw {:.1f}); raw with no runtime in the process {:.0f} calls/s "
+                         "(raw {:.1f}), workers' {:.1f} (raw {:.1f}); raw with no runtime in the process {:.0f} calls/s "
                          "({:.0f} % of it), {:.1f} switches, host CPU {:.0f} us",
                          u.per_second, ours_used.host, raw_used.host, ours_used.workers,
                          raw_used.workers, ours_used.host_switches, raw_used.host_switches,
+                         ours_used.workers_switches, raw_used.workers_switches,
                          alone_rate[threads], 100.0 * o.rate() / alone_rate[threads],
                          alone_switches[threads], alone_host[threads]);
     if (threads == 1)

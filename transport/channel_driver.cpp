@@ -89,6 +89,10 @@ void channel_driver::release() {
     if (opened_ && !stream_over_) {
       aborted_ = true;
       context_.TryCancel();
+      // Under the lock: the driver may not outlive release() otherwise. The
+      // cancelled call completes the read with !ok.
+      if (take_read_locked())
+        rw_->Read(&incoming_, tag(op::read));
     }
     settle_locked(last);
   }
@@ -178,6 +182,7 @@ channel_result<channel_ok> channel_driver::enqueue(std::vector<wire::Request>* r
                                                    std::vector<std::uint64_t>* cancels,
                                                    const char* op) {
   bool write = false;
+  bool read = false;
   bool caller_polls = false;
   retired last;
   {
@@ -206,17 +211,21 @@ channel_result<channel_ok> channel_driver::enqueue(std::vector<wire::Request>* r
         out->Add(id);
     }
     write = take_pending_locked();
+    read = take_read_locked();
     settle_locked(last);
   }
   if (caller_polls)
     caller_poll_offer::take(queue_);
   if (write)
     rw_->Write(in_flight_, tag(op::write));
+  if (read)
+    rw_->Read(&incoming_, tag(op::read));
   return channel_ok{};
 }
 
 void channel_driver::close() {
   bool writes_done = false;
+  bool read = false;
   retired last;
   {
     std::lock_guard guard{mutex_};
@@ -224,22 +233,29 @@ void channel_driver::close() {
       return;
     closing_ = true;
     writes_done = take_writes_done_locked();
+    read = take_read_locked();
     settle_locked(last);
   }
   if (writes_done)
     rw_->WritesDone(tag(op::writes_done));
+  if (read)
+    rw_->Read(&incoming_, tag(op::read));
 }
 
 void channel_driver::abort() {
+  bool read = false;
   retired last;
   {
     std::lock_guard guard{mutex_};
     if (!opened_ || stream_over_)
       return;
     aborted_ = true;
+    read = take_read_locked();
     settle_locked(last);
   }
   context_.TryCancel();
+  if (read)
+    rw_->Read(&incoming_, tag(op::read));
 }
 
 worker_channel::stream_stats channel_driver::stats() const {
@@ -259,19 +275,19 @@ void channel_driver::on_started(bool ok) {
       // why.
       read_closed_ = true;
     } else {
-      read = true;
       write = take_pending_locked();
       if (!write)
         writes_done = take_writes_done_locked();
+      read = take_read_locked();
     }
     settle_locked(last);
   }
-  if (read)
-    rw_->Read(&incoming_, tag(op::read));
   if (write)
     rw_->Write(in_flight_, tag(op::write));
   if (writes_done)
     rw_->WritesDone(tag(op::writes_done));
+  if (read)
+    rw_->Read(&incoming_, tag(op::read));
   if (!ok)
     maybe_finish();
 }
@@ -281,6 +297,7 @@ void channel_driver::on_read(bool ok) {
   if (!ok) {
     {
       std::lock_guard guard{mutex_};
+      read_armed_ = false;
       read_closed_ = true;
       settle_locked(last);
     }
@@ -303,11 +320,22 @@ void channel_driver::on_read(bool ok) {
     for (auto& chunk : *incoming_.mutable_chunks())
       callbacks_.on_chunk(std::move(chunk));
   incoming_.Clear();
-  rw_->Read(&incoming_, tag(op::read));
+  // The next read starts only once a reply is due (or the stream ends): a
+  // read started at once makes gRPC send the flow-control update for this
+  // frame by itself, a write that wakes the worker's gRPC thread for
+  // nothing; started after the next request, the update rides with it.
+  bool read = false;
+  {
+    std::lock_guard guard{mutex_};
+    read_armed_ = false;
+    read = take_read_locked();
+  }
+  if (read)
+    rw_->Read(&incoming_, tag(op::read));
 }
 
 void channel_driver::on_written(bool ok) {
-  bool write = false, writes_done = false;
+  bool write = false, writes_done = false, read = false;
   retired last;
   {
     std::lock_guard guard{mutex_};
@@ -320,12 +348,15 @@ void channel_driver::on_written(bool ok) {
       if (!write)
         writes_done = take_writes_done_locked();
     }
+    read = take_read_locked();
     settle_locked(last);
   }
   if (write)
     rw_->Write(in_flight_, tag(op::write));
   if (writes_done)
     rw_->WritesDone(tag(op::writes_done));
+  if (read)
+    rw_->Read(&incoming_, tag(op::read));
   maybe_finish();
 }
 
@@ -377,6 +408,15 @@ bool channel_driver::take_pending_locked() {
   frames_written_.fetch_add(1, std::memory_order_relaxed);
   requests_written_.fetch_add(static_cast<std::uint64_t>(in_flight_.requests_size()),
                               std::memory_order_relaxed);
+  return true;
+}
+
+bool channel_driver::take_read_locked() {
+  if (read_armed_ || !started_ || read_closed_ || finish_issued_ || !rw_)
+    return false;
+  if (expected_ == 0 && !closing_ && !aborted_ && !write_failed_)
+    return false;
+  read_armed_ = true;
   return true;
 }
 

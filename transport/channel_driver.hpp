@@ -102,6 +102,9 @@ private:
   void on_finished();
   bool take_pending_locked();
   bool take_writes_done_locked();
+  /// Whether a read is to start now (one is due and none is out); marks it
+  /// out.
+  bool take_read_locked();
 
   std::shared_ptr<connection_queue> queue_;
   std::unique_ptr<wire::WorkerService::Stub> stub_;  // holds the channel
@@ -125,6 +128,7 @@ private:
   wire::HostFrame in_flight_; // being written (owned by the writer while writing_)
   std::int64_t expected_ = 0; // requests queued or sent without a terminal answer yet
   bool started_ = false;
+  bool read_armed_ = false;   // a Read is out, or on_read is still using incoming_
   bool writing_ = false;      // a Write or WritesDone is in flight
   bool closing_ = false;
   bool aborted_ = false;
