@@ -1,6 +1,8 @@
 // transport/worker_channel against real Python showcase workers on Unix sockets.
 #include "grpc_test_support.hpp"
 
+#include <signal.h>
+
 #include "transport/value_codec.hpp"
 
 #include <algorithm>
@@ -264,6 +266,28 @@ TEST_CASE("Channel: the worker crashing closes the stream with a typed error") {
   REQUIRE_FALSE(late.has_value());
   CHECK(late.error().code == channel_errc::stream_closed);
   CHECK(sb.state->closed_calls == 1);
+}
+
+TEST_CASE("Channel: a worker killed while its stream is idle fails the next call with a typed error") {
+  // An idle stream has no read out (the next starts once a reply is due):
+  // the loss must still surface when the host next sends.
+  python_worker worker;
+  auto ch = worker.connect();
+  stream_box sb;
+  REQUIRE(ch->open(sb.callbacks()).has_value());
+  REQUIRE(ch->send(make_request(70, "ping", json::object())).has_value());
+  REQUIRE(sb.wait_replies(1));
+  REQUIRE(::kill(static_cast<pid_t>(worker.pid()), SIGKILL) == 0);
+  REQUIRE(worker.wait_exit(5000ms));
+  auto sent = ch->send(make_request(71, "echo", {{"x", 1}}));
+  if (!sent.has_value())  // the loss was seen already
+    CHECK(sent.error().code == channel_errc::stream_closed);
+  REQUIRE(sb.wait_closed(5000ms));
+  REQUIRE_FALSE(sb.closed().has_value());
+  CHECK(sb.closed().error().code == channel_errc::worker_unavailable);
+  std::lock_guard g{sb.state->box.mutex};
+  CHECK(sb.state->closed_calls == 1);
+  CHECK(sb.state->replies.count(71) == 0);
 }
 
 TEST_CASE("shutdown is accepted and the worker exits") {
