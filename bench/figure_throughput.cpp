@@ -7,6 +7,7 @@
 // raw alternate in blocks (ours-raw-raw-ours, twice), a quarter window each.
 
 #include <map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -92,11 +93,16 @@ void figure_throughput(const bench_options& opts, report& out) {
   for (int threads : {1, 2, 4, 8}) {
     check_interrupted();
     side o, b;
+    std::vector<double> round_pct;  // how far apart the rounds of one run are
     for (int round = 0; round < 2; ++round) {
+      const side o0 = o, b0 = b;
       o.block(threads, window / 4, ours_pids, ours);
       b.block(threads, window / 4, raw_pids, raw_bidi);
       b.block(threads, window / 4, raw_pids, raw_bidi);
       o.block(threads, window / 4, ours_pids, ours);
+      const double ours_rate = static_cast<double>(o.calls - o0.calls) / (o.seconds - o0.seconds);
+      const double raw_rate = static_cast<double>(b.calls - b0.calls) / (b.seconds - b0.seconds);
+      round_pct.push_back(100.0 * ours_rate / raw_rate);
     }
     cpu_meter::per_call_us ours_used{o.per_call(o.host_us), o.per_call(o.workers_us),
                                      o.per_call(o.switches), o.per_call(o.workers_switches)};
@@ -112,11 +118,13 @@ void figure_throughput(const bench_options& opts, report& out) {
     r.raw_label = "raw bidi lock-step per thread";
     r.cmp = comparison::ratio_pct;
     r.target = 90;
-    r.note = fmt::format("raw unary {:.0f} calls/s; CPU/call host {:.0f} us (raw {:.0f}), "
-                         "workers {:.0f} us (raw {:.0f}); host context switches/call {:.1f} "
-                         "(raw {:.1f}), workers' {:.1f} (raw {:.1f}); raw with no runtime in the process {:.0f} calls/s "
-                         "({:.0f} % of it), {:.1f} switches, host CPU {:.0f} us",
-                         u.per_second, ours_used.host, raw_used.host, ours_used.workers,
+    r.note = fmt::format("rounds {:.0f} % and {:.0f} %; raw unary {:.0f} calls/s; CPU/call host "
+                         "{:.0f} us (raw {:.0f}), workers {:.0f} us (raw {:.0f}); host context "
+                         "switches/call {:.1f} (raw {:.1f}), workers' {:.1f} (raw {:.1f}); raw with "
+                         "no runtime in the process {:.0f} calls/s ({:.0f} % of it), {:.1f} "
+                         "switches, host CPU {:.0f} us",
+                         round_pct[0], round_pct[1], u.per_second, ours_used.host, raw_used.host,
+                         ours_used.workers,
                          raw_used.workers, ours_used.host_switches, raw_used.host_switches,
                          ours_used.workers_switches, raw_used.workers_switches,
                          alone_rate[threads], 100.0 * o.rate() / alone_rate[threads],
