@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -25,9 +26,10 @@ double self_context_switches() {
 
 namespace {
 
-/// Sum of the first field of /proc/PID/task/*/schedstat (ns on CPU), or a
-/// negative value if schedstat is not available.
-double schedstat_seconds(pid_t pid) {
+/// Sum over the live threads of one field of /proc/PID/task/*/schedstat
+/// (0: ns on CPU, 1: ns waiting, 2: times scheduled in), or a negative value
+/// if schedstat is not available.
+double schedstat_sum(pid_t pid, int field) {
   std::error_code ec;
   std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", ec);
   if (ec)
@@ -36,13 +38,16 @@ double schedstat_seconds(pid_t pid) {
   bool any = false;
   for (auto& t : tasks) {
     std::ifstream in(t.path() / "schedstat");
-    unsigned long long ns = 0;
-    if (in >> ns) {
-      total += ns;
+    unsigned long long value = 0;
+    int i = 0;
+    while (i <= field && in >> value)
+      ++i;
+    if (i > field) {
+      total += value;
       any = true;
     }
   }
-  return any ? static_cast<double>(total) * 1e-9 : -1;
+  return any ? static_cast<double>(total) : -1;
 }
 
 /// utime + stime from /proc/PID/stat (clock-tick resolution).
@@ -67,39 +72,20 @@ double stat_seconds(pid_t pid) {
 } // namespace
 
 double process_context_switches(pid_t pid) {
-  std::error_code ec;
-  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", ec);
-  if (ec)
-    return 0;
-  double total = 0;
-  for (auto& t : tasks) {
-    // schedstat: ns on CPU, ns waiting, times scheduled in.
-    std::ifstream in(t.path() / "schedstat");
-    unsigned long long run = 0, wait = 0, slices = 0;
-    if (in >> run >> wait >> slices)
-      total += static_cast<double>(slices);
-  }
-  return total;
+  return std::max(0.0, schedstat_sum(pid, 2));
 }
 
 double process_cpu_seconds(pid_t pid) {
-  double s = schedstat_seconds(pid);
-  return s >= 0 ? s : stat_seconds(pid);
+  double ns = schedstat_sum(pid, 0);
+  return ns >= 0 ? ns * 1e-9 : stat_seconds(pid);
 }
 
 namespace {
 
-double sum_cpu(const std::vector<pid_t>& pids) {
+double sum_over(const std::vector<pid_t>& pids, double (*of)(pid_t)) {
   double s = 0;
   for (auto p : pids)
-    s += process_cpu_seconds(p);
-  return s;
-}
-
-double sum_switches(const std::vector<pid_t>& pids) {
-  double s = 0;
-  for (auto p : pids)
-    s += process_context_switches(p);
+    s += of(p);
   return s;
 }
 
@@ -108,17 +94,17 @@ double sum_switches(const std::vector<pid_t>& pids) {
 cpu_meter::cpu_meter(std::vector<pid_t> workers)
   : workers_(std::move(workers)),
     host_start_(self_cpu_seconds()),
-    workers_start_(sum_cpu(workers_)),
+    workers_start_(sum_over(workers_, process_cpu_seconds)),
     switches_start_(self_context_switches()),
-    workers_switches_start_(sum_switches(workers_)) {}
+    workers_switches_start_(sum_over(workers_, process_context_switches)) {}
 
 cpu_meter::per_call_us cpu_meter::per_call(double calls) const {
   if (calls <= 0)
     return {};
   return {(self_cpu_seconds() - host_start_) / calls * 1e6,
-          (sum_cpu(workers_) - workers_start_) / calls * 1e6,
+          (sum_over(workers_, process_cpu_seconds) - workers_start_) / calls * 1e6,
           (self_context_switches() - switches_start_) / calls,
-          (sum_switches(workers_) - workers_switches_start_) / calls};
+          (sum_over(workers_, process_context_switches) - workers_switches_start_) / calls};
 }
 
 } // namespace snakepit::bench
