@@ -8,8 +8,9 @@
 // the call. So a synchronous execute offers its thread: a connection that
 // can be polled (see connection_queue) and that has nothing else in flight
 // takes the offer when the call goes out, if nobody reads the queue then,
-// and the caller then runs the completions itself until its outcome is in. Whoever answers
-// the call from another thread (a deadline, a crash) kicks it awake.
+// and the caller then runs the completions itself until its outcome is in.
+// Whoever answers the call from another thread (a deadline, a crash) kicks
+// it awake.
 //
 // Connections that cannot be polled ignore the offer: the caller then waits
 // as before.

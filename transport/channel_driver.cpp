@@ -67,19 +67,19 @@ void channel_driver::run(op which, bool ok) {
   }
 }
 
-void channel_driver::on_unary_done(unary_op* call, bool ok) {
+void channel_driver::on_unary_done(unary_op* call) {
   retired last;  // may be the last reference: dropped after everything below
   {
     std::lock_guard guard{mutex_};
     unary_.erase(call);
     settle_locked(last);
   }
-  (void)ok;  // Finish always completes with ok; the status says how the call went
   call->answer();
   delete call;
 }
 
 void channel_driver::release() {
+  bool read = false;
   retired last;
   {
     std::lock_guard guard{mutex_};
@@ -89,13 +89,13 @@ void channel_driver::release() {
     if (opened_ && !stream_over_) {
       aborted_ = true;
       context_.TryCancel();
-      // Under the lock: the driver may not outlive release() otherwise. The
-      // cancelled call completes the read with !ok.
-      if (take_read_locked())
-        rw_->Read(&incoming_, tag(op::read));
+      read = take_read_locked();  // the cancelled stream completes it with !ok
     }
     settle_locked(last);
   }
+  // The worker_channel still holds the driver while it calls release().
+  if (read)
+    rw_->Read(&incoming_, tag(op::read));
 }
 
 // --- unary calls ----------------------------------------------------------------

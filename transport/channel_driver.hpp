@@ -53,13 +53,14 @@ public:
   worker_channel::stream_stats stats() const;
 
   /// The worker_channel is gone: everything in flight is cancelled (each
-  /// still gets its callback); the queue shuts down once all has come back.
+  /// still gets its callback); the driver retires once all has come back.
   void release();
 
   /// A unary call in flight; its address is its tag.
   struct unary_op : connection_queue::completion {
     virtual ~unary_op() = default;
-    void complete(bool ok) final { driver->on_unary_done(this, ok); }
+    // Finish always completes with ok; the status says how the call went.
+    void complete(bool) final { driver->on_unary_done(this); }
     /// Delivers the outcome (the call has left the driver's books).
     virtual void answer() = 0;
     channel_driver* driver = nullptr;
@@ -93,7 +94,7 @@ private:
   /// complete any more.
   void settle_locked(retired& last);
   void run(op which, bool ok);
-  void on_unary_done(unary_op* call, bool ok);
+  void on_unary_done(unary_op* call);
   void on_started(bool ok);
   void on_read(bool ok);
   void on_written(bool ok);
